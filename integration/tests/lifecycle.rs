@@ -1,0 +1,201 @@
+//! The OCI lifecycle on real containers: create, start, state, kill, delete, run, exec,
+//! pause, resume, ps, list, events.
+#![allow(clippy::unwrap_used)]
+
+use runw_integration::{leftovers, unique_id, Bundle, Runw};
+
+/// create → created → start → running → exits → stopped → delete, leaving nothing.
+#[test]
+fn create_start_state_delete() {
+    let runw = Runw::new();
+    let bundle = Bundle::new(&["sh", "-c", "read line; exit 0"]);
+    let id = unique_id("life");
+    // Keep the process waiting on stdin until we let it go.
+    let (reader, writer) = nix::unistd::pipe().unwrap();
+    let mut create = runw.command(["create", "--bundle"]);
+    create.arg(bundle.path()).arg(&id).stdin(std::fs::File::from(reader));
+    assert!(create.status().unwrap().success());
+    assert_eq!(runw.status(&id), "created");
+    let state: serde_json::Value = serde_json::from_str(&runw.ok(["state", &id]).stdout).unwrap();
+    assert_eq!(state["id"], id.as_str());
+    assert!(state["pid"].as_i64().unwrap() > 0);
+    assert_eq!(state["bundle"], bundle.path().to_str().unwrap());
+    runw.ok(["start", &id]);
+    assert_eq!(runw.status(&id), "running");
+    drop(writer);
+    runw.wait_status(&id, "stopped", 10);
+    runw.ok(["delete", &id]);
+    leftovers::assert_none(&runw, &id, Some(bundle.path()));
+}
+
+#[test]
+fn run_passes_exit_codes_through() {
+    let runw = Runw::new();
+    for code in [0, 1, 42] {
+        let bundle = Bundle::new(&["sh", "-c", &format!("echo out-{code}; exit {code}")]);
+        let id = unique_id("exit");
+        let out = runw.run(["run", "--bundle", bundle.path().to_str().unwrap(), &id]);
+        assert_eq!(out.code, code, "{out:?}");
+        assert_eq!(out.stdout, format!("out-{code}\n"));
+        leftovers::assert_none(&runw, &id, Some(bundle.path()));
+    }
+}
+
+#[test]
+fn run_reports_a_signal_death_as_128_plus_signal() {
+    let runw = Runw::new();
+    let bundle = Bundle::new(&["sleep", "1000"]);
+    let id = unique_id("sig");
+    let mut run = runw.command(["run", "--bundle"]);
+    let child = run.arg(bundle.path()).arg(&id).spawn().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while runw.run(["state", &id]).stdout.find("\"running\"").is_none() {
+        assert!(std::time::Instant::now() < deadline, "container never ran");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    runw.ok(["kill", &id, "KILL"]);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(137), "{out:?}");
+    leftovers::assert_none(&runw, &id, Some(bundle.path()));
+}
+
+/// A started container that traps TERM and records it, so kill by name is observable.
+fn trapping_container(runw: &Runw, id: &str) -> Bundle {
+    let bundle = Bundle::new(&["sh", "-c", "trap 'exit 143' TERM; while :; do sleep 0.05; done"]);
+    runw.run_detached(&bundle, id);
+    runw.wait_status(id, "running", 5);
+    bundle
+}
+
+#[test]
+fn kill_by_signal_name_and_number() {
+    let runw = Runw::new();
+    for signal in ["TERM", "SIGTERM", "15"] {
+        let id = unique_id("kterm");
+        let bundle = trapping_container(&runw, &id);
+        runw.ok(["kill", &id, signal]);
+        runw.wait_status(&id, "stopped", 5);
+        runw.ok(["delete", &id]);
+        leftovers::assert_none(&runw, &id, Some(bundle.path()));
+    }
+    for signal in ["KILL", "9"] {
+        let id = unique_id("kkill");
+        let bundle = Bundle::new(&["sleep", "1000"]);
+        runw.run_detached(&bundle, &id);
+        runw.ok(["kill", &id, signal]);
+        runw.wait_status(&id, "stopped", 5);
+        runw.ok(["delete", &id]);
+        leftovers::assert_none(&runw, &id, Some(bundle.path()));
+    }
+}
+
+#[test]
+fn kill_all_reaches_every_process() {
+    let runw = Runw::new();
+    let bundle = Bundle::new(&["sh", "-c", "sleep 1000 & sleep 1000 & wait"]);
+    let id = unique_id("kall");
+    runw.run_detached(&bundle, &id);
+    let pids = || -> Vec<i64> { serde_json::from_str(&runw.ok(["ps", "--format", "json", &id]).stdout).unwrap() };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while pids().len() < 3 {
+        assert!(std::time::Instant::now() < deadline, "children never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    runw.ok(["kill", "--all", &id, "KILL"]);
+    runw.wait_status(&id, "stopped", 5);
+    runw.ok(["delete", &id]);
+    leftovers::assert_none(&runw, &id, Some(bundle.path()));
+}
+
+#[test]
+fn exec_without_terminal_passes_output_and_exit_code() {
+    let runw = Runw::new();
+    let bundle = Bundle::new(&["sleep", "1000"]);
+    let id = unique_id("exec");
+    runw.run_detached(&bundle, &id);
+    let out = runw.ok(["exec", "--env", "GREETING=hello", &id, "sh", "-c", "echo $GREETING; id -u"]);
+    assert_eq!(out.stdout, "hello\n0\n");
+    let out = runw.run(["exec", &id, "sh", "-c", "exit 9"]);
+    assert_eq!(out.code, 9);
+    // A process file, as conmon and containerd's shim pass it.
+    let process = serde_json::json!({
+        "args": ["sh", "-c", "echo from-process-file; exit 3"],
+        "cwd": "/", "env": ["PATH=/bin"], "user": {"uid": 0, "gid": 0}, "terminal": false
+    });
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), process.to_string()).unwrap();
+    let out = runw.run(["exec", "--process", file.path().to_str().unwrap(), &id]);
+    assert_eq!((out.code, out.stdout.as_str()), (3, "from-process-file\n"), "{out:?}");
+    runw.ok(["delete", "--force", &id]);
+    leftovers::assert_none(&runw, &id, Some(bundle.path()));
+}
+
+#[test]
+fn pause_resume_ps_list_events() {
+    let runw = Runw::new();
+    let bundle = Bundle::new(&["sleep", "1000"]);
+    let id = unique_id("pause");
+    runw.run_detached(&bundle, &id);
+    let state: serde_json::Value = serde_json::from_str(&runw.ok(["state", &id]).stdout).unwrap();
+    let pid = state["pid"].as_i64().unwrap();
+
+    runw.ok(["pause", &id]);
+    assert_eq!(runw.status(&id), "paused");
+    runw.ok(["resume", &id]);
+    assert_eq!(runw.status(&id), "running");
+
+    let pids: Vec<i64> = serde_json::from_str(&runw.ok(["ps", "--format", "json", &id]).stdout).unwrap();
+    assert_eq!(pids, vec![pid]);
+    let table = runw.ok(["ps", &id]).stdout;
+    assert!(table.lines().next().unwrap().contains("PID"));
+    assert!(table.lines().any(|l| l.contains("sleep 1000")), "{table}");
+
+    let list = runw.ok(["list"]).stdout;
+    assert!(list.lines().any(|l| l.starts_with(&id) && l.contains("running")), "{list}");
+    let json: serde_json::Value = serde_json::from_str(&runw.ok(["list", "--format", "json"]).stdout).unwrap();
+    assert_eq!(json[0]["id"], id.as_str());
+    assert_eq!(runw.ok(["list", "-q"]).stdout, format!("{id}\n"));
+
+    let stats: serde_json::Value = serde_json::from_str(&runw.ok(["events", "--stats", &id]).stdout).unwrap();
+    assert!(stats["pids"]["current"].as_u64().unwrap() >= 1, "{stats}");
+    assert!(stats["memory"]["memory"]["usage"].as_u64().unwrap() > 0, "{stats}");
+    assert!(stats["cpu"]["usage"]["usage_total"].as_u64().is_some(), "{stats}");
+
+    runw.ok(["delete", "--force", &id]);
+    leftovers::assert_none(&runw, &id, Some(bundle.path()));
+}
+
+#[test]
+fn update_changes_the_pids_limit() {
+    let runw = Runw::new();
+    let bundle = Bundle::new(&["sleep", "1000"]);
+    let id = unique_id("upd");
+    runw.run_detached(&bundle, &id);
+    runw.ok(["update", "--pids-limit", "7", &id]);
+    let stats: serde_json::Value = serde_json::from_str(&runw.ok(["events", "--stats", &id]).stdout).unwrap();
+    assert_eq!(stats["pids"]["limit"], 7, "{stats}");
+    runw.ok(["delete", "--force", &id]);
+}
+
+#[test]
+fn features_and_version() {
+    let runw = Runw::new();
+    let features: serde_json::Value = serde_json::from_str(&runw.ok(["features"]).stdout).unwrap();
+    assert_eq!(features["ociVersionMin"], "1.0.0");
+    assert!(features["linux"]["cgroup"]["v1"].as_bool().unwrap());
+    let version = runw.ok(["--version"]).stdout;
+    assert!(version.contains("spec: 1."), "{version}");
+}
+
+#[test]
+fn log_file_gets_runc_json_records() {
+    let runw = Runw::new();
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let out = runw.run(["--log", log.path().to_str().unwrap(), "--log-format", "json", "start", "no-such"]);
+    out.assert_one_line_error("no-such");
+    let text = std::fs::read_to_string(log.path()).unwrap();
+    let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(last["level"], "error");
+    assert!(last["msg"].as_str().unwrap().contains("\"no-such\" does not exist"), "{last}");
+    assert!(last["time"].is_string());
+}

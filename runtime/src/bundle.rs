@@ -1,0 +1,90 @@
+//! Checks a bundle before any side effect, so that a bad one fails with one line naming the
+//! file at fault and nothing is created. libcontainer would catch most of these later, but
+//! after it has made the state dir and with messages that do not name the bundle.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use libcontainer::oci_spec::runtime::Spec;
+
+/// Loads `bundle/config.json` and checks what `create` needs of it.
+pub fn check(bundle: &Path) -> Result<Spec> {
+    if !bundle.is_dir() {
+        bail!("bundle {} does not exist or is not a directory", bundle.display());
+    }
+    let config = bundle.join("config.json");
+    let text = std::fs::read(&config)
+        .with_context(|| format!("cannot read {}", config.display()))?;
+    let spec: Spec = serde_json::from_slice(&text)
+        .with_context(|| format!("malformed {}", config.display()))?;
+    let root = spec
+        .root()
+        .as_ref()
+        .with_context(|| format!("{}: root is missing", config.display()))?;
+    let rootfs = bundle.join(root.path());
+    if !rootfs.is_dir() {
+        bail!("{}: rootfs {} does not exist", config.display(), rootfs.display());
+    }
+    let args = spec.process().as_ref().and_then(|p| p.args().as_ref());
+    if args.is_none_or(|args| args.is_empty()) {
+        bail!("{}: process.args is missing or empty", config.display());
+    }
+    if spec.linux().is_none() {
+        bail!("{}: linux section is missing", config.display());
+    }
+    Ok(spec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bundle_with(config: &str, make_rootfs: bool) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("config.json"), config).expect("write config");
+        if make_rootfs {
+            std::fs::create_dir(dir.path().join("rootfs")).expect("mkdir rootfs");
+        }
+        dir
+    }
+
+    fn message(dir: &Path) -> String {
+        format!("{:#}", check(dir).expect_err("must fail"))
+    }
+
+    #[test]
+    fn missing_bundle_is_named() {
+        assert!(message(Path::new("/nonexistent/b")).contains("/nonexistent/b"));
+    }
+
+    #[test]
+    fn malformed_json_names_the_file() {
+        let dir = bundle_with("{ not json", true);
+        let msg = message(dir.path());
+        assert!(msg.contains("malformed") && msg.contains("config.json"), "{msg}");
+    }
+
+    #[test]
+    fn missing_rootfs_is_named() {
+        let config = r#"{"ociVersion":"1.0.2","root":{"path":"nope"},
+            "process":{"args":["/bin/true"],"cwd":"/"},"linux":{}}"#;
+        let dir = bundle_with(config, true);
+        assert!(message(dir.path()).contains("rootfs"));
+    }
+
+    #[test]
+    fn empty_args_are_refused() {
+        let config = r#"{"ociVersion":"1.0.2","root":{"path":"rootfs"},
+            "process":{"args":[],"cwd":"/"},"linux":{}}"#;
+        let dir = bundle_with(config, true);
+        assert!(message(dir.path()).contains("process.args"));
+    }
+
+    #[test]
+    fn complete_bundle_passes() {
+        let config = r#"{"ociVersion":"1.0.2","root":{"path":"rootfs"},
+            "process":{"args":["/bin/true"],"cwd":"/"},"linux":{}}"#;
+        let dir = bundle_with(config, true);
+        assert!(check(dir.path()).is_ok());
+    }
+}

@@ -1,0 +1,17 @@
+//! `runw completion SHELL`: print a completion script (packages install these).
+
+use anyhow::Result;
+use clap::{Args, CommandFactory};
+use clap_complete::Shell;
+
+#[derive(Args, Debug)]
+pub struct Completion {
+    /// bash, zsh, fish, elvish or powershell
+    pub shell: Shell,
+}
+
+pub fn completion(args: Completion) -> Result<()> {
+    let mut command = crate::cli::Opts::command();
+    clap_complete::generate(args.shell, &mut command, "runw", &mut std::io::stdout());
+    Ok(())
+}

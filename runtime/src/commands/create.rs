@@ -1,0 +1,76 @@
+//! `runw create`: set up a container from a bundle and leave it waiting for `start`.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use libcontainer::container::builder::ContainerBuilder;
+use libcontainer::container::Container;
+use libcontainer::syscall::syscall::SyscallType;
+use liboci_cli::Create;
+
+use crate::state_root;
+use crate::workload::RunwExecutor;
+
+pub fn create(args: Create, root: &Path, systemd_cgroup: bool) -> Result<()> {
+    let options = InitOptions {
+        id: &args.container_id,
+        bundle: &args.bundle,
+        pid_file: args.pid_file.as_deref(),
+        console_socket: args.console_socket.as_deref(),
+        preserve_fds: args.preserve_fds,
+        no_pivot: args.no_pivot,
+        detach: true,
+        systemd_cgroup,
+    };
+    build_init(root, &options).map(drop)
+}
+
+/// What `create` and `run` share.
+pub struct InitOptions<'a> {
+    pub id: &'a str,
+    pub bundle: &'a Path,
+    pub pid_file: Option<&'a Path>,
+    pub console_socket: Option<&'a Path>,
+    pub preserve_fds: i32,
+    pub no_pivot: bool,
+    pub detach: bool,
+    pub systemd_cgroup: bool,
+}
+
+/// Creates the container; on failure removes everything this call made (state dir, cgroup),
+/// so that a bad bundle leaves nothing behind.
+pub fn build_init(root: &Path, opts: &InitOptions) -> Result<Container> {
+    let dir = state_root::container_dir(root, opts.id)?;
+    if dir.exists() {
+        anyhow::bail!("container {:?} already exists", opts.id);
+    }
+    crate::bundle::check(opts.bundle)?;
+    let result = ContainerBuilder::new(opts.id.to_owned(), SyscallType::default())
+        .with_executor(RunwExecutor)
+        .with_root_path(root)?
+        .with_pid_file(opts.pid_file)?
+        .with_console_socket(opts.console_socket)
+        .with_preserved_fds(opts.preserve_fds)
+        .validate_id()?
+        .as_init(opts.bundle)
+        .with_systemd(opts.systemd_cgroup)
+        .with_detach(opts.detach)
+        .with_no_pivot(opts.no_pivot)
+        .build();
+    result
+        .map_err(|err| {
+            remove_leftovers(&dir);
+            anyhow::Error::from(err)
+        })
+        .with_context(|| format!("failed to create container {:?}", opts.id))
+}
+
+/// Best effort: a failed create must not leave a state dir or cgroup that blocks the id.
+fn remove_leftovers(dir: &Path) {
+    if let Ok(mut container) = Container::load(dir.to_path_buf()) {
+        let _ = container.delete(true);
+    }
+    if dir.exists() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
