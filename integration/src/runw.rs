@@ -67,12 +67,23 @@ impl Runw {
         out
     }
 
-    /// `runw run --detach` of `bundle` as `id`. The container keeps its stdio, so it gets
-    /// files rather than the pipes `run` captures (which would never reach end of file).
+    /// `runw run --detach` of `bundle` as `id`.
     pub fn run_detached(&self, bundle: &crate::Bundle, id: &str) {
+        self.outliving(["run", "--detach"], bundle, id);
+    }
+
+    /// `runw create` of `bundle` as `id`.
+    pub fn create(&self, bundle: &crate::Bundle, id: &str) {
+        self.outliving(["create"], bundle, id);
+    }
+
+    /// Runs a command that leaves a container behind. The container keeps runw's stdio, so
+    /// it gets a file rather than the pipes `run` captures (which would never see EOF).
+    fn outliving<const N: usize>(&self, cmd: [&str; N], bundle: &crate::Bundle, id: &str) {
         let log = tempfile::NamedTempFile::new().unwrap();
         let status = self
-            .command(["run", "--detach", "--bundle"])
+            .command(cmd)
+            .arg("--bundle")
             .arg(bundle.path())
             .arg(id)
             .stdout(log.reopen().unwrap())
@@ -80,7 +91,7 @@ impl Runw {
             .status()
             .unwrap();
         let output = std::fs::read_to_string(log.path()).unwrap();
-        assert!(status.success(), "runw run --detach {id} failed: {output}");
+        assert!(status.success(), "runw {cmd:?} {id} failed: {output}");
     }
 
     /// The `status` field of `runw state ID`.

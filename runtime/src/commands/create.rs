@@ -54,7 +54,8 @@ pub fn build_init(root: &Path, opts: &InitOptions) -> Result<Container> {
         .validate_id()?
         .as_init(opts.bundle)
         .with_systemd(opts.systemd_cgroup)
-        .with_detach(opts.detach)
+        // libcontainer accepts a console socket only when detached; `run` waits itself.
+        .with_detach(opts.detach || opts.console_socket.is_some())
         .with_no_pivot(opts.no_pivot)
         .build();
     result

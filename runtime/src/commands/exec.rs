@@ -37,7 +37,8 @@ pub fn exec(mut args: Exec, root: &Path) -> Result<i32> {
         .with_preserved_fds(args.preserve_fds)
         .validate_id()?
         .as_tenant()
-        .with_detach(args.detach)
+        // libcontainer accepts a console socket only when detached; runw waits itself.
+        .with_detach(args.detach || args.console_socket.is_some())
         .with_cwd(args.cwd.as_ref())
         .with_env(args.env.into_iter().collect())
         .with_process(args.process.as_ref())

@@ -1,0 +1,161 @@
+//! Bad input: each case fails with one line naming what is wrong, a non-zero exit, and
+//! leaves no state dir, cgroup or mount behind.
+#![allow(clippy::unwrap_used)]
+
+use runw_integration::{leftovers, unique_id, Bundle, Runw};
+
+fn create(runw: &Runw, bundle: &std::path::Path, id: &str) -> runw_integration::Outcome {
+    runw.run(["create", "--bundle", bundle.to_str().unwrap(), id])
+}
+
+#[test]
+fn missing_bundle() {
+    let runw = Runw::new();
+    let id = unique_id("nobundle");
+    create(&runw, std::path::Path::new("/nonexistent/bundle"), &id)
+        .assert_one_line_error("/nonexistent/bundle");
+    leftovers::assert_none(&runw, &id, None);
+}
+
+#[test]
+fn malformed_config() {
+    let runw = Runw::new();
+    let bundle = Bundle::new(&["true"]);
+    std::fs::write(bundle.config_path(), "{ this is not json").unwrap();
+    let id = unique_id("malformed");
+    create(&runw, bundle.path(), &id).assert_one_line_error("config.json");
+    leftovers::assert_none(&runw, &id, Some(bundle.path()));
+}
+
+#[test]
+fn incomplete_config() {
+    let runw = Runw::new();
+    let cases: [(&str, fn(&mut serde_json::Value)); 3] = [
+        ("process.args", |c| c["process"]["args"] = serde_json::json!([])),
+        ("root", |c| {
+            c.as_object_mut().unwrap().remove("root");
+        }),
+        ("linux", |c| {
+            c.as_object_mut().unwrap().remove("linux");
+        }),
+    ];
+    for (field, change) in cases {
+        let mut bundle = Bundle::new(&["true"]);
+        bundle.edit(change);
+        let id = unique_id("incomplete");
+        create(&runw, bundle.path(), &id).assert_one_line_error(field);
+        leftovers::assert_none(&runw, &id, Some(bundle.path()));
+    }
+}
+
+#[test]
+fn rootfs_that_does_not_exist() {
+    let runw = Runw::new();
+    let mut bundle = Bundle::new(&["true"]);
+    bundle.edit(|c| c["root"]["path"] = serde_json::json!("no-such-rootfs"));
+    let id = unique_id("norootfs");
+    create(&runw, bundle.path(), &id).assert_one_line_error("no-such-rootfs");
+    leftovers::assert_none(&runw, &id, Some(bundle.path()));
+}
+
+#[test]
+fn entrypoint_that_does_not_exist() {
+    let runw = Runw::new();
+    let bundle = Bundle::new(&["/bin/no-such-program"]);
+    let id = unique_id("noexe");
+    create(&runw, bundle.path(), &id).assert_one_line_error("no-such-program");
+    leftovers::assert_none(&runw, &id, Some(bundle.path()));
+}
+
+#[test]
+fn bad_ids() {
+    let runw = Runw::new();
+    let bundle = Bundle::new(&["true"]);
+    for id in ["a/b", "..", "../escape", "x y"] {
+        create(&runw, bundle.path(), id).assert_one_line_error("invalid container id");
+        // The id named no directory, inside the state root or beside it.
+        assert!(!runw.root.path().parent().unwrap().join("escape").exists());
+    }
+    // Empty: clap refuses it before runw runs.
+    let out = create(&runw, bundle.path(), "");
+    assert_ne!(out.code, 0);
+    assert!(out.stderr.contains("CONTAINER_ID") || out.stderr.contains("container_id"), "{out:?}");
+    for cmd in ["start", "state", "delete"] {
+        runw.run([cmd, "../x"]).assert_one_line_error("invalid container id");
+    }
+    assert_eq!(std::fs::read_dir(runw.root.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn duplicate_id() {
+    let runw = Runw::new();
+    let bundle = Bundle::new(&["sleep", "1000"]);
+    let id = unique_id("dup");
+    runw.create(&bundle, &id);
+    create(&runw, bundle.path(), &id).assert_one_line_error("already exists");
+    // The first container is untouched.
+    assert_eq!(runw.status(&id), "created");
+    runw.ok(["delete", &id]);
+    leftovers::assert_none(&runw, &id, Some(bundle.path()));
+}
+
+#[test]
+fn unknown_signal() {
+    let runw = Runw::new();
+    let bundle = Bundle::new(&["sleep", "1000"]);
+    let id = unique_id("badsig");
+    runw.run_detached(&bundle, &id);
+    runw.run(["kill", &id, "SIGNOPE"]).assert_one_line_error("SIGNOPE");
+    runw.run(["kill", &id, "99"]).assert_one_line_error("99");
+    assert_eq!(runw.status(&id), "running");
+    runw.ok(["delete", "--force", &id]);
+    leftovers::assert_none(&runw, &id, Some(bundle.path()));
+}
+
+#[test]
+fn delete_running_without_force() {
+    let runw = Runw::new();
+    let bundle = Bundle::new(&["sleep", "1000"]);
+    let id = unique_id("delrun");
+    runw.run_detached(&bundle, &id);
+    runw.run(["delete", &id]).assert_one_line_error("running");
+    assert_eq!(runw.status(&id), "running");
+    runw.ok(["delete", "--force", &id]);
+    leftovers::assert_none(&runw, &id, Some(bundle.path()));
+}
+
+#[test]
+fn start_of_a_container_that_is_not_created() {
+    let runw = Runw::new();
+    let bundle = Bundle::new(&["sleep", "1000"]);
+    let id = unique_id("restart");
+    runw.run_detached(&bundle, &id);
+    runw.run(["start", &id]).assert_one_line_error("running, not created");
+    runw.ok(["kill", &id, "KILL"]);
+    runw.wait_status(&id, "stopped", 5);
+    runw.run(["start", &id]).assert_one_line_error("stopped, not created");
+    runw.ok(["delete", &id]);
+    leftovers::assert_none(&runw, &id, Some(bundle.path()));
+}
+
+#[test]
+fn unknown_container() {
+    let runw = Runw::new();
+    for cmd in ["start", "state", "kill", "pause", "resume", "ps", "events", "exec"] {
+        let mut args = vec![cmd, "ghost"];
+        match cmd {
+            "exec" => args.push("true"),
+            "kill" => args.push("TERM"),
+            _ => {}
+        }
+        runw.run(&args).assert_one_line_error("\"ghost\" does not exist");
+    }
+    // runc: delete --force of a container that does not exist succeeds.
+    runw.ok(["delete", "--force", "ghost"]);
+}
+
+#[test]
+fn bad_log_format() {
+    let runw = Runw::new();
+    runw.run(["--log-format", "xml", "list"]).assert_one_line_error("--log-format");
+}
