@@ -8,6 +8,7 @@
 pub mod bundle;
 pub mod console;
 pub mod leftovers;
+pub mod podman;
 pub mod runw;
 
 pub use bundle::Bundle;

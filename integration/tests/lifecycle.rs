@@ -199,3 +199,20 @@ fn log_file_gets_runc_json_records() {
     assert!(last["msg"].as_str().unwrap().contains("\"no-such\" does not exist"), "{last}");
     assert!(last["time"].is_string());
 }
+
+/// Output sent to /dev/null must be writable, as under runc (libcontainer 0.7 reopens it
+/// read-only; runw repairs that before the process starts).
+#[test]
+fn stdout_to_dev_null_is_writable() {
+    let runw = Runw::new();
+    let bundle = Bundle::new(&["sh", "-c", "echo out || exit 9; echo err >&2 || exit 8"]);
+    let id = unique_id("null");
+    let null = || std::fs::OpenOptions::new().write(true).open("/dev/null").unwrap();
+    let status = runw
+        .command(["run", "--bundle", bundle.path().to_str().unwrap(), &id])
+        .stdout(null())
+        .stderr(null())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+}

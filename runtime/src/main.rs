@@ -9,6 +9,7 @@ mod commands;
 mod container_id;
 mod logging;
 mod state_root;
+mod stdio;
 mod version;
 mod workload;
 

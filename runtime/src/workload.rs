@@ -19,6 +19,8 @@ impl Executor for RunwExecutor {
     }
 
     fn exec(&self, spec: &Spec) -> Result<(), ExecutorError> {
+        crate::stdio::repair_dev_null()
+            .map_err(|err| ExecutorError::Other(format!("failed to repair stdio: {err}")))?;
         default::get_executor().exec(spec)
     }
 }
