@@ -67,7 +67,7 @@ mod tests {
     #[test]
     fn missing_rootfs_is_named() {
         let config = r#"{"ociVersion":"1.0.2","root":{"path":"nope"},
-            "process":{"args":["/bin/true"],"cwd":"/"},"linux":{}}"#;
+            "process":{"args":["/bin/true"],"cwd":"/","user":{"uid":0,"gid":0}},"linux":{}}"#;
         let dir = bundle_with(config, true);
         assert!(message(dir.path()).contains("rootfs"));
     }
@@ -75,7 +75,7 @@ mod tests {
     #[test]
     fn empty_args_are_refused() {
         let config = r#"{"ociVersion":"1.0.2","root":{"path":"rootfs"},
-            "process":{"args":[],"cwd":"/"},"linux":{}}"#;
+            "process":{"args":[],"cwd":"/","user":{"uid":0,"gid":0}},"linux":{}}"#;
         let dir = bundle_with(config, true);
         assert!(message(dir.path()).contains("process.args"));
     }
@@ -83,8 +83,10 @@ mod tests {
     #[test]
     fn complete_bundle_passes() {
         let config = r#"{"ociVersion":"1.0.2","root":{"path":"rootfs"},
-            "process":{"args":["/bin/true"],"cwd":"/"},"linux":{}}"#;
+            "process":{"args":["/bin/true"],"cwd":"/","user":{"uid":0,"gid":0}},"linux":{}}"#;
         let dir = bundle_with(config, true);
-        assert!(check(dir.path()).is_ok());
+        if let Err(err) = check(dir.path()) {
+            panic!("{err:#}");
+        }
     }
 }
