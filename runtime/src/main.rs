@@ -11,6 +11,7 @@ mod logging;
 mod state_root;
 mod stdio;
 mod version;
+mod wasm;
 mod workload;
 
 use std::process::ExitCode;

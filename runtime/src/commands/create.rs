@@ -44,9 +44,10 @@ pub fn build_init(root: &Path, opts: &InitOptions) -> Result<Container> {
     if dir.exists() {
         anyhow::bail!("container {:?} already exists", opts.id);
     }
-    crate::bundle::check(opts.bundle)?;
+    let spec = crate::bundle::check(opts.bundle)?;
+    let executor = RunwExecutor::for_spec(&spec)?;
     let result = ContainerBuilder::new(opts.id.to_owned(), SyscallType::default())
-        .with_executor(RunwExecutor)
+        .with_executor(executor)
         .with_root_path(root)?
         .with_pid_file(opts.pid_file)?
         .with_console_socket(opts.console_socket)

@@ -22,6 +22,9 @@ pub fn exec(mut args: Exec, root: &Path) -> Result<i32> {
         (true, None) => Some(TtyProcessFile::write(&container, &args)?),
         _ => None,
     };
+    let config = container.bundle().join("config.json");
+    let spec = Spec::load(&config).with_context(|| format!("cannot read {}", config.display()))?;
+    let executor = RunwExecutor::for_spec(&spec)?;
     if let Some(file) = &tty_process {
         args.process = Some(file.0.clone());
     }
@@ -30,7 +33,7 @@ pub fn exec(mut args: Exec, root: &Path) -> Result<i32> {
         None => (None, None),
     };
     let pid = ContainerBuilder::new(args.container_id.clone(), SyscallType::default())
-        .with_executor(RunwExecutor)
+        .with_executor(executor)
         .with_root_path(root)?
         .with_console_socket(args.console_socket.as_ref())
         .with_pid_file(args.pid_file.as_ref())?

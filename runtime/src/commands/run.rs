@@ -48,10 +48,23 @@ pub fn run(args: Run, root: &Path, systemd_cgroup: bool) -> Result<i32> {
     Ok(code)
 }
 
+/// Deletes the exited container. A concurrent `runw kill` may still be saving the state
+/// it just signalled (libcontainer saves after the signal), which makes removing the state
+/// dir fail with ENOTEMPTY: such a failure is retried a few times.
 fn remove(container: &mut Container) -> Result<()> {
-    container
-        .delete(true)
-        .with_context(|| format!("failed to delete container {:?}", container.id()))
+    let mut attempts = 0;
+    loop {
+        match container.delete(true) {
+            Ok(()) => return Ok(()),
+            Err(_) if attempts < 5 => {
+                attempts += 1;
+                std::thread::sleep(std::time::Duration::from_millis(10 * attempts));
+            }
+            Err(err) => {
+                return Err(err).with_context(|| format!("failed to delete container {:?}", container.id()))
+            }
+        }
+    }
 }
 
 /// Waits for `init` to exit, forwarding every signal runw receives to it, as runc does.

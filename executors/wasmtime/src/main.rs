@@ -1,0 +1,34 @@
+//! wasmtime-exec: runs one WASI module or component as a container's process, on wasmtime.
+//!
+//! runw execs it after container init with a [`runw_shared::Task`] on its command line; the
+//! exit status follows [`runw_shared::exit_code`].
+
+mod engine;
+
+use std::process::ExitCode;
+
+use runw_shared::{exit_code, signals, Task};
+
+fn main() -> ExitCode {
+    if let Err(err) = signals::exit_on_termination() {
+        eprintln!("wasmtime-exec: cannot watch termination signals: {err}");
+    }
+    let mut args = std::env::args_os();
+    let _argv0 = args.next();
+    let env = std::env::vars_os()
+        .map(|(k, v)| {
+            let mut entry = k;
+            entry.push("=");
+            entry.push(v);
+            entry
+        })
+        .collect();
+    let task = match Task::from_args(args, env) {
+        Ok(task) => task,
+        Err(err) => {
+            eprintln!("wasmtime-exec: {err}");
+            return ExitCode::from(exit_code::BAD_TASK);
+        }
+    };
+    ExitCode::from(engine::run(&task))
+}

@@ -1,0 +1,56 @@
+//! Resolving the entrypoint inside the container and judging it by content.
+//!
+//! Runs in the init process after pivot_root, so paths are the container's own. An
+//! entrypoint without a slash is looked up through `PATH` from `process.env`, as execvp would.
+//! `module.wasm#func` selects an exported function (as runwasi accepts).
+
+use std::path::{Path, PathBuf};
+
+use libcontainer::oci_spec::runtime::Spec;
+use runw_shared::ModuleKind;
+
+/// The entrypoint, resolved.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Entrypoint {
+    pub path: PathBuf,
+    pub function: Option<String>,
+    /// `None` when the file is not wasm (an ELF binary, a script).
+    pub kind: Option<ModuleKind>,
+}
+
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Resolves `process.args[0]`; `Err` names the entrypoint when it cannot be found or read.
+pub fn resolve(spec: &Spec) -> Result<Entrypoint, String> {
+    let process = spec.process().as_ref().ok_or("the spec has no process")?;
+    let given = process.args().as_ref().and_then(|a| a.first()).ok_or("process.args is empty")?;
+    let env_path = process
+        .env()
+        .iter()
+        .flatten()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or(DEFAULT_PATH);
+    // `file#func` selects a function, unless a file of that exact name exists.
+    let (name, function) = match given.rsplit_once('#') {
+        Some((file, func)) if !func.is_empty() && find(given, env_path).is_none() => {
+            (file, Some(func.to_owned()))
+        }
+        _ => (given.as_str(), None),
+    };
+    let path = find(name, env_path).ok_or_else(|| format!("entrypoint {name:?} not found in the container"))?;
+    let kind = runw_shared::module_kind::of_file(&path)
+        .map_err(|err| format!("cannot read entrypoint {}: {err}", path.display()))?;
+    Ok(Entrypoint { path, function, kind })
+}
+
+fn find(name: &str, env_path: &str) -> Option<PathBuf> {
+    if name.contains('/') {
+        let path = PathBuf::from(name);
+        return path.is_file().then_some(path);
+    }
+    env_path
+        .split(':')
+        .filter(|dir| !dir.is_empty())
+        .map(|dir| Path::new(dir).join(name))
+        .find(|candidate| candidate.is_file())
+}

@@ -1,0 +1,60 @@
+//! Turning the container's spec into a [`Task`] and exec'ing the executor with it. Runs in
+//! the container's init process, after pivot_root and the start signal.
+
+use std::ffi::{CString, OsString};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+
+use libcontainer::oci_spec::runtime::Spec;
+use nix::fcntl::AtFlags;
+use runw_shared::Task;
+
+use super::executor_binary::NAME;
+use super::preopens;
+
+/// The task for `spec`: module = `process.args[0]` as resolved in the container, with an
+/// optional `#function` suffix; argv and env exactly as the spec gives them.
+pub fn task(spec: &Spec, module: PathBuf, function: Option<String>) -> Task {
+    let process = spec.process().as_ref();
+    let strings = |v: Option<&Vec<String>>| -> Vec<OsString> {
+        v.map(|v| v.iter().map(OsString::from).collect()).unwrap_or_default()
+    };
+    let mut args = strings(process.and_then(|p| p.args().as_ref()));
+    if let (Some(first), Some(_)) = (args.first_mut(), &function) {
+        // argv[0] is the module path as given, without the `#function` selector.
+        let given = first.as_bytes();
+        let cut = given.iter().rposition(|&b| b == b'#').unwrap_or(given.len());
+        *first = OsString::from_vec(given[..cut].to_vec());
+    }
+    Task {
+        module,
+        function,
+        args,
+        env: strings(process.and_then(|p| p.env().as_ref())),
+        preopens: preopens::for_spec(spec, Path::is_dir),
+    }
+}
+
+/// Replaces this process with the executor. Returns only on failure.
+pub fn exec(executor: &OwnedFd, task: &Task) -> std::io::Error {
+    let to_c = |s: &[u8]| CString::new(s).map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL));
+    let mut argv = Vec::with_capacity(task.args.len() + task.preopens.len() * 2 + 4);
+    for arg in std::iter::once(OsString::from(NAME)).chain(task.to_args()) {
+        match to_c(arg.as_bytes()) {
+            Ok(arg) => argv.push(arg),
+            Err(err) => return err,
+        }
+    }
+    let mut envp = Vec::with_capacity(task.env.len());
+    for entry in &task.env {
+        match to_c(entry.as_bytes()) {
+            Ok(entry) => envp.push(entry),
+            Err(err) => return err,
+        }
+    }
+    match nix::unistd::execveat(Some(executor.as_raw_fd()), c"", &argv, &envp, AtFlags::AT_EMPTY_PATH) {
+        Ok(never) => match never {},
+        Err(errno) => std::io::Error::from(errno),
+    }
+}

@@ -1,0 +1,98 @@
+//! What a file holds, judged by its content: a core wasm module, a component, WebAssembly
+//! text, or something else. The runtime uses it to decide wasm or Linux; executors to pick
+//! the core or component path.
+
+use std::io::Read;
+use std::path::Path;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModuleKind {
+    /// `\0asm` version 1: a core module (WASI preview 1).
+    Core,
+    /// `\0asm` with the component layer: a component (WASI preview 2).
+    Component,
+    /// WebAssembly text (`.wat`), a module or a component.
+    Text,
+}
+
+const MAGIC: &[u8; 4] = b"\0asm";
+
+/// Judges the first bytes of a file (at least 8 for binaries); `name` is its path, whose
+/// `.wat` suffix marks text (text has no magic number).
+pub fn classify(head: &[u8], name: &Path) -> Option<ModuleKind> {
+    if head.len() >= 8 && &head[..4] == MAGIC {
+        // Bytes 4..8: a version (u16) and a layer (u16); layer 1 is a component.
+        return Some(if head[6] == 1 && head[7] == 0 { ModuleKind::Component } else { ModuleKind::Core });
+    }
+    let is_wat_name = name.extension().is_some_and(|ext| ext == "wat");
+    if is_wat_name && looks_like_text(head) {
+        return Some(ModuleKind::Text);
+    }
+    None
+}
+
+/// Text that opens, after whitespace and comments, with `(module` or `(component`.
+fn looks_like_text(head: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(head) else {
+        // A read may end inside a multi-byte character: judge the valid prefix.
+        let valid = std::str::from_utf8(&head[..head.len().saturating_sub(3)]).unwrap_or("");
+        return starts_like_wat(valid);
+    };
+    starts_like_wat(text)
+}
+
+fn starts_like_wat(mut text: &str) -> bool {
+    loop {
+        text = text.trim_start();
+        if let Some(rest) = text.strip_prefix(";;") {
+            text = rest.split_once('\n').map_or("", |(_, after)| after);
+        } else if let Some(rest) = text.strip_prefix("(;") {
+            text = rest.split_once(";)").map_or("", |(_, after)| after);
+        } else {
+            return text.starts_with("(module") || text.starts_with("(component") || text.is_empty();
+        }
+    }
+}
+
+/// Reads the head of `path` and classifies it; `Ok(None)` for a file that is not wasm.
+pub fn of_file(path: &Path) -> std::io::Result<Option<ModuleKind>> {
+    let mut head = [0u8; 512];
+    let mut file = std::fs::File::open(path)?;
+    let mut filled = 0;
+    while filled < head.len() {
+        match file.read(&mut head[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(classify(&head[..filled], path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binaries_by_magic_whatever_the_name() {
+        let core = b"\0asm\x01\0\0\0rest";
+        let component = b"\0asm\x0d\0\x01\0rest";
+        assert_eq!(classify(core, Path::new("/app")), Some(ModuleKind::Core));
+        assert_eq!(classify(component, Path::new("x.bin")), Some(ModuleKind::Component));
+    }
+
+    #[test]
+    fn text_needs_the_suffix_and_a_module_form() {
+        let wat = b";; hello\n(module (func))";
+        assert_eq!(classify(wat, Path::new("/a.wat")), Some(ModuleKind::Text));
+        assert_eq!(classify(b"(component)", Path::new("c.wat")), Some(ModuleKind::Text));
+        assert_eq!(classify(wat, Path::new("/a.txt")), None);
+        assert_eq!(classify(b"#!/bin/sh\necho", Path::new("/x.wat")), None);
+    }
+
+    #[test]
+    fn elf_and_scripts_and_short_files_are_not_wasm() {
+        assert_eq!(classify(b"\x7fELF\x02\x01\x01\0", Path::new("/bin/sh")), None);
+        assert_eq!(classify(b"#!/bin/sh", Path::new("/x.wasm")), None);
+        assert_eq!(classify(b"\0asm", Path::new("/x.wasm")), None);
+    }
+}

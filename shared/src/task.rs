@@ -1,0 +1,161 @@
+//! [`Task`]: what an executor runs, and its encoding as an executor command line.
+//!
+//! ```text
+//! EXECUTOR [--preopen GUEST | --preopen-ro GUEST]... [--invoke FUNC] MODULE -- ARG0 ARG1...
+//! ```
+//! The environment of the executor process is the guest's environment, exactly.
+
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+
+/// A directory the guest may open, at the same path it has in the container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preopen {
+    pub guest: PathBuf,
+    pub read_only: bool,
+}
+
+/// One wasm program to run, as the runtime resolved it from the spec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Task {
+    /// The module (core, component or WAT text), a path inside the container.
+    pub module: PathBuf,
+    /// An exported function to call instead of the command entry (`module.wasm#func`).
+    pub function: Option<String>,
+    /// The guest's argv, exactly `process.args` (argv[0] included).
+    pub args: Vec<OsString>,
+    /// The guest's environment, exactly `process.env` (`KEY=value` entries).
+    pub env: Vec<OsString>,
+    pub preopens: Vec<Preopen>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TaskError {
+    #[error("executor task: option {0:?} needs a value")]
+    MissingValue(String),
+    #[error("executor task: unknown option {0:?}")]
+    UnknownOption(String),
+    #[error("executor task: no module path")]
+    NoModule,
+    #[error("executor task: no `--` before the guest's argv")]
+    NoArgs,
+    #[error("executor task: function name {0:?} is not UTF-8")]
+    BadFunction(OsString),
+}
+
+const PREOPEN: &str = "--preopen";
+const PREOPEN_RO: &str = "--preopen-ro";
+const INVOKE: &str = "--invoke";
+
+impl Task {
+    /// The executor's argv after argv[0].
+    pub fn to_args(&self) -> Vec<OsString> {
+        let mut out = Vec::with_capacity(self.preopens.len() * 2 + self.args.len() + 4);
+        for preopen in &self.preopens {
+            out.push(if preopen.read_only { PREOPEN_RO } else { PREOPEN }.into());
+            out.push(preopen.guest.clone().into_os_string());
+        }
+        if let Some(function) = &self.function {
+            out.push(INVOKE.into());
+            out.push(function.into());
+        }
+        out.push(self.module.clone().into_os_string());
+        out.push("--".into());
+        out.extend(self.args.iter().cloned());
+        out
+    }
+
+    /// Parses the executor's argv after argv[0]; `env` is the executor's environment.
+    pub fn from_args(
+        args: impl IntoIterator<Item = OsString>,
+        env: Vec<OsString>,
+    ) -> Result<Task, TaskError> {
+        let mut args = args.into_iter();
+        let mut preopens = Vec::new();
+        let mut function = None;
+        let mut module = None;
+        while let Some(arg) = args.next() {
+            let mut value = |name: &str| {
+                args.next().ok_or_else(|| TaskError::MissingValue(name.to_owned()))
+            };
+            match arg.as_bytes() {
+                b"--" => {
+                    let module = module.ok_or(TaskError::NoModule)?;
+                    let guest_args = args.collect();
+                    return Ok(Task { module, function, args: guest_args, env, preopens });
+                }
+                b"--preopen" | b"--preopen-ro" => {
+                    let read_only = arg.as_bytes() == PREOPEN_RO.as_bytes();
+                    let guest = PathBuf::from(value(&arg.to_string_lossy())?);
+                    preopens.push(Preopen { guest, read_only });
+                }
+                b"--invoke" => {
+                    let name = value(INVOKE)?;
+                    function = Some(name.into_string().map_err(TaskError::BadFunction)?);
+                }
+                bytes if bytes.starts_with(b"--") => {
+                    return Err(TaskError::UnknownOption(arg.to_string_lossy().into_owned()))
+                }
+                _ if module.is_none() => module = Some(PathBuf::from(arg)),
+                _ => return Err(TaskError::UnknownOption(arg.to_string_lossy().into_owned())),
+            }
+        }
+        Err(if module.is_some() { TaskError::NoArgs } else { TaskError::NoModule })
+    }
+
+    /// The environment as `(key, value)` pairs; an entry without `=` is a key with no value.
+    pub fn env_pairs(&self) -> impl Iterator<Item = (&OsStr, &OsStr)> {
+        self.env.iter().map(|entry| {
+            let bytes = entry.as_bytes();
+            match bytes.iter().position(|&b| b == b'=') {
+                Some(i) => (OsStr::from_bytes(&bytes[..i]), OsStr::from_bytes(&bytes[i + 1..])),
+                None => (entry.as_os_str(), OsStr::new("")),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Task {
+        Task {
+            module: "/app/hello.wasm".into(),
+            function: Some("run".into()),
+            args: vec!["/app/hello.wasm".into(), "--".into(), OsString::from_vec(vec![0xff, b'x'])],
+            env: vec!["A=1".into(), "B=x=y".into(), "EMPTY".into()],
+            preopens: vec![
+                Preopen { guest: "/".into(), read_only: true },
+                Preopen { guest: "/data".into(), read_only: false },
+            ],
+        }
+    }
+
+    use std::os::unix::ffi::OsStringExt;
+
+    #[test]
+    fn round_trips_any_bytes_and_dashes() {
+        let task = sample();
+        let parsed = Task::from_args(task.to_args(), task.env.clone()).expect("parse");
+        assert_eq!(parsed, task);
+    }
+
+    #[test]
+    fn env_pairs_split_at_the_first_equals() {
+        let task = sample();
+        let pairs: Vec<_> = task.env_pairs().collect();
+        assert_eq!(pairs[1], (OsStr::new("B"), OsStr::new("x=y")));
+        assert_eq!(pairs[2], (OsStr::new("EMPTY"), OsStr::new("")));
+    }
+
+    #[test]
+    fn malformed_command_lines_are_errors() {
+        let parse = |args: &[&str]| Task::from_args(args.iter().map(OsString::from), vec![]);
+        assert_eq!(parse(&["--", "x"]), Err(TaskError::NoModule));
+        assert_eq!(parse(&["m.wasm"]), Err(TaskError::NoArgs));
+        assert_eq!(parse(&["--preopen"]), Err(TaskError::MissingValue("--preopen".into())));
+        assert_eq!(parse(&["--bogus", "m", "--"]), Err(TaskError::UnknownOption("--bogus".into())));
+    }
+}
