@@ -105,7 +105,12 @@ impl Runw {
     pub fn wait_status(&self, id: &str, status: &str, seconds: u64) {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
         loop {
-            let now = self.status(id);
+            // A container that a concurrent `run` has not created yet has no state.
+            let out = self.run(["state", id]);
+            let now = match serde_json::from_str::<serde_json::Value>(&out.stdout) {
+                Ok(state) => state["status"].as_str().unwrap_or_default().to_owned(),
+                Err(_) => format!("absent ({})", out.stderr.trim()),
+            };
             if now == status {
                 return;
             }

@@ -41,5 +41,19 @@ pub fn load(root: &Path, id: &str) -> Result<Container> {
     if !libcontainer::container::state::State::file_path(&dir).exists() {
         bail!("container {id:?} does not exist");
     }
-    Container::load(dir).with_context(|| format!("failed to load the state of container {id:?}"))
+    // libcontainer 0.7 rewrites state.json in place: a reader racing a writer (containerd
+    // polling `state` while `start` saves) can see it empty. Such a read is retried.
+    let mut attempts = 0;
+    loop {
+        match Container::load(dir.clone()) {
+            Ok(container) => return Ok(container),
+            Err(_) if attempts < 20 => {
+                attempts += 1;
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            Err(err) => {
+                return Err(err).with_context(|| format!("failed to load the state of container {id:?}"))
+            }
+        }
+    }
 }

@@ -41,6 +41,17 @@ impl RunwExecutor {
         Ok(RunwExecutor { handler, executor, decision: Arc::default() })
     }
 
+    /// The executor for a process exec'd into an existing container (`runw exec`): wasm when
+    /// the container is and the program is a module, Linux otherwise, so that a shell or a
+    /// debugging tool can still be exec'd into a wasm container.
+    pub fn for_exec(spec: &Spec) -> Result<Self, executor_binary::ExecutorBinaryError> {
+        let mut executor = Self::for_spec(spec)?;
+        if executor.handler == Handler::Wasm {
+            executor.handler = Handler::Smart;
+        }
+        Ok(executor)
+    }
+
     /// Decides Linux or wasm for the process in `spec`, judging the entrypoint by content.
     fn decide(&self, spec: &Spec) -> Result<Option<Task>, String> {
         if self.handler == Handler::Linux {

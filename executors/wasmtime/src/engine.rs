@@ -90,8 +90,7 @@ fn run_component(engine: &Engine, store: &mut Store<WasiP1Ctx>, task: &Task) -> 
         Err(err) => return load_failed(&task.module, &err),
     };
     let mut linker = ComponentLinker::new(engine);
-    if let Err(err) = wasmtime_wasi::p2::add_to_linker_sync(&mut linker) {
-        return load_failed(&task.module, &err);
+    if let Err(err) = wasmtime_wasi::p2::add_to_linker_sync(&mut linker) {        return load_failed(&task.module, &err);
     }
     let command = match Command::instantiate(&mut *store, &component, &linker) {
         Ok(command) => command,

@@ -24,7 +24,7 @@ pub fn exec(mut args: Exec, root: &Path) -> Result<i32> {
     };
     let config = container.bundle().join("config.json");
     let spec = Spec::load(&config).with_context(|| format!("cannot read {}", config.display()))?;
-    let executor = RunwExecutor::for_spec(&spec)?;
+    let executor = RunwExecutor::for_exec(&spec)?;
     if let Some(file) = &tty_process {
         args.process = Some(file.0.clone());
     }

@@ -4,7 +4,9 @@
 //! - every spec mount whose destination is a directory, at that destination, read-only when
 //!   the mount has the `ro` option; except kernel and pseudo filesystems: anything at or
 //!   below `/proc`, `/sys` or `/dev`, and mounts of type proc, sysfs, cgroup, cgroup2,
-//!   mqueue, devpts.
+//!   mqueue, devpts;
+//! - the process's cwd as `.` when it is not `/` (WASI has no cwd of its own), with the access
+//!   of the preopen that holds it.
 
 use std::path::Path;
 
@@ -29,6 +31,17 @@ pub fn for_spec(spec: &Spec, is_dir: impl Fn(&Path) -> bool) -> Vec<Preopen> {
         let read_only = mount.options().iter().flatten().any(|o| o == "ro");
         preopens.retain(|p| p.guest != *dest);
         preopens.push(Preopen { guest: dest.to_path_buf(), read_only });
+    }
+    // WASI has no working directory: the process's cwd is preopened as `.`, where relative
+    // paths resolve, with the access of the preopen that holds it.
+    let cwd = spec.process().as_ref().map(|p| p.cwd().as_path()).unwrap_or(Path::new("/"));
+    if cwd != Path::new("/") {
+        let read_only = preopens
+            .iter()
+            .filter(|p| cwd.starts_with(&p.guest))
+            .max_by_key(|p| p.guest.as_os_str().len())
+            .is_some_and(|p| p.read_only);
+        preopens.push(Preopen { guest: ".".into(), read_only });
     }
     preopens
 }

@@ -1,0 +1,297 @@
+//! Wasm workloads through `runw run` on real bundles whose rootfs holds only the module,
+//! run by the wasmtime executor: detection, argv/env/cwd, preopens, exit and trap codes,
+//! stdin, terminal, termination, escapes, and the executor binary's protection.
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use runw_integration::bundle::{add_busybox, component, guest};
+use runw_integration::console::{read_terminal, ConsoleSocket};
+use runw_integration::{leftovers, unique_id, Bundle, Outcome, Runw};
+use serde_json::json;
+
+const WASM: (&str, &str) = ("run.oci.handler", "wasm");
+const COMPAT: (&str, &str) = ("module.wasm.image/variant", "compat");
+
+fn run(runw: &Runw, bundle: &Bundle) -> Outcome {
+    let id = unique_id("wasm");
+    let out = runw.run(["run", "--bundle", bundle.path().to_str().unwrap(), &id]);
+    leftovers::assert_none(runw, &id, Some(bundle.path()));
+    out
+}
+
+#[test]
+fn hello_under_every_annotation_value() {
+    let runw = Runw::new();
+    let values = [
+        ("run.oci.handler", "wasm"),
+        ("run.oci.handler", "wasm-smart"),
+        ("module.wasm.image/variant", "compat"),
+        ("module.wasm.image/variant", "compat-smart"),
+    ];
+    for annotation in values {
+        let bundle = Bundle::wasm(&guest("hello"), "/hello.wasm", &["/hello.wasm"], &[annotation]);
+        let out = run(&runw, &bundle);
+        assert_eq!((out.code, out.stdout.as_str()), (0, "hello from wasm\n"), "{annotation:?}: {out:?}");
+    }
+}
+
+#[test]
+fn entrypoint_found_through_path_and_judged_by_content() {
+    let runw = Runw::new();
+    // No `.wasm` suffix, no slash: found through PATH, recognised by its magic bytes.
+    let mut bundle = Bundle::wasm(&guest("hello"), "/app/bin/greeter", &["greeter"], &[COMPAT]);
+    bundle.edit(|c| c["process"]["env"] = json!(["PATH=/app/bin"]));
+    let out = run(&runw, &bundle);
+    assert_eq!((out.code, out.stdout.as_str()), (0, "hello from wasm\n"), "{out:?}");
+}
+
+#[test]
+fn smart_values_run_elf_entrypoints_as_linux() {
+    let runw = Runw::new();
+    for value in [("run.oci.handler", "wasm-smart"), ("module.wasm.image/variant", "compat-smart")] {
+        let mut bundle = Bundle::new(&["sh", "-c", "echo native sidecar; exit 5"]);
+        bundle.edit(|c| c["annotations"] = json!({ value.0: value.1 }));
+        let out = run(&runw, &bundle);
+        assert_eq!((out.code, out.stdout.as_str()), (5, "native sidecar\n"), "{out:?}");
+    }
+}
+
+#[test]
+fn sandbox_containers_run_as_linux_whatever_the_pod_says() {
+    let runw = Runw::new();
+    let mut bundle = Bundle::new(&["sh", "-c", "echo pause"]);
+    bundle.edit(|c| {
+        c["annotations"] = json!({"io.kubernetes.cri.container-type": "sandbox",
+                                  "module.wasm.image/variant": "compat"})
+    });
+    let out = run(&runw, &bundle);
+    assert_eq!((out.code, out.stdout.as_str()), (0, "pause\n"), "{out:?}");
+}
+
+#[test]
+fn wasm_annotation_with_a_non_module_entrypoint_fails_at_create() {
+    let runw = Runw::new();
+    let mut bundle = Bundle::new(&["sh", "-c", "true"]);
+    bundle.edit(|c| c["annotations"] = json!({"run.oci.handler": "wasm"}));
+    let id = unique_id("notwasm");
+    let out = runw.run(["create", "--bundle", bundle.path().to_str().unwrap(), &id]);
+    out.assert_one_line_error("/bin/sh is not a wasm module");
+    leftovers::assert_none(&runw, &id, Some(bundle.path()));
+}
+
+#[test]
+fn args_env_and_cwd_are_exactly_the_specs() {
+    let runw = Runw::new();
+    let args = ["/app/print_env.wasm", "--", "two words", "-x", "ünï"];
+    let mut bundle = Bundle::wasm(&guest("print_env"), "/app/print_env.wasm", &args, &[WASM]);
+    bundle.edit(|c| {
+        c["process"]["env"] = json!(["ONLY=this", "EQ=a=b", "EMPTY="]);
+        c["process"]["cwd"] = json!("/app");
+    });
+    std::fs::write(bundle.rootfs().join("app/marker"), "in /app\n").unwrap();
+    let id = unique_id("env");
+    let out = runw
+        .command(["run", "--bundle", bundle.path().to_str().unwrap(), &id])
+        .env("RUNW_TEST_HOST_SECRET", "leak")
+        .output()
+        .unwrap();
+    let out = Outcome::from(out);
+    let expected = "arg=/app/print_env.wasm\narg=--\narg=two words\narg=-x\narg=ünï\n\
+                    env=ONLY=this\nenv=EQ=a=b\nenv=EMPTY=\nrelative=in /app\n";
+    assert_eq!((out.code, out.stdout.as_str()), (0, expected), "{out:?}");
+}
+
+/// A host directory mounted into the container.
+fn with_mount(bundle: &mut Bundle, host: &Path, dest: &str, read_only: bool) {
+    let options = if read_only { json!(["rbind", "ro"]) } else { json!(["rbind", "rw"]) };
+    let mount = json!({"destination": dest, "type": "bind", "source": host, "options": options});
+    bundle.edit(|c| c["mounts"].as_array_mut().unwrap().push(mount));
+    std::fs::create_dir_all(bundle.rootfs().join(dest.trim_start_matches('/'))).unwrap();
+}
+
+#[test]
+fn mounts_are_preopened_read_write_or_read_only() {
+    let runw = Runw::new();
+    let data = tempfile::tempdir().unwrap();
+    let config = tempfile::tempdir().unwrap();
+    std::fs::write(config.path().join("setting"), "from-host\n").unwrap();
+    let files = guest("files");
+
+    let mut bundle = Bundle::wasm(&files, "/files.wasm", &["/files.wasm", "write", "/data/out", "guest-wrote"], &[WASM]);
+    with_mount(&mut bundle, data.path(), "/data", false);
+    let out = run(&runw, &bundle);
+    assert_eq!((out.code, out.stdout.as_str()), (0, "wrote guest-wrote\n"), "{out:?}");
+    assert_eq!(std::fs::read_to_string(data.path().join("out")).unwrap(), "guest-wrote");
+
+    let mut bundle = Bundle::wasm(&files, "/files.wasm", &["/files.wasm", "read", "/config/setting"], &[WASM]);
+    with_mount(&mut bundle, config.path(), "/config", true);
+    let out = run(&runw, &bundle);
+    assert_eq!((out.code, out.stdout.as_str()), (0, "from-host\n"), "{out:?}");
+
+    let mut bundle = Bundle::wasm(&files, "/files.wasm", &["/files.wasm", "write", "/config/new", "x"], &[WASM]);
+    with_mount(&mut bundle, config.path(), "/config", true);
+    let out = run(&runw, &bundle);
+    assert_eq!(out.code, 1, "a write into a read-only mount must fail: {out:?}");
+    assert!(!config.path().join("new").exists());
+
+    // The rootfs is read-only too when root.readonly is set (runw spec's default).
+    let bundle = Bundle::wasm(&files, "/files.wasm", &["/files.wasm", "write", "/new", "x"], &[WASM]);
+    let out = run(&runw, &bundle);
+    assert_eq!(out.code, 1, "{out:?}");
+}
+
+#[test]
+fn escapes_from_preopens_fail() {
+    let runw = Runw::new();
+    let secret = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(secret.path(), "host secret").unwrap();
+    let escape = guest("escape");
+    let relative = format!("../../../../..{}", secret.path().display());
+    for target in [relative.as_str(), "/link-out", "/data/../../link-out"] {
+        let mut bundle = Bundle::wasm(&escape, "/escape.wasm", &["/escape.wasm", target], &[WASM]);
+        std::os::unix::fs::symlink(secret.path(), bundle.rootfs().join("link-out")).unwrap();
+        let data = tempfile::tempdir().unwrap();
+        with_mount(&mut bundle, data.path(), "/data", false);
+        let out = run(&runw, &bundle);
+        assert_eq!(out.code, 3, "{target}: {out:?}");
+        assert!(out.stdout.starts_with("blocked:"), "{target}: {out:?}");
+    }
+}
+
+#[test]
+fn exit_codes_traps_and_load_failures() {
+    let runw = Runw::new();
+    for code in ["0", "1", "42"] {
+        let bundle = Bundle::wasm(&guest("exit_with"), "/e.wasm", &["/e.wasm", code], &[WASM]);
+        assert_eq!(run(&runw, &bundle).code.to_string(), code);
+    }
+    let bundle = Bundle::wasm(&guest("trap"), "/trap.wasm", &["/trap.wasm"], &[WASM]);
+    let out = run(&runw, &bundle);
+    assert_eq!((out.code, out.stdout.as_str()), (134, "about to trap\n"), "{out:?}");
+    let lines: Vec<_> = out.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{out:?}");
+    assert!(lines[0].contains("trap") && lines[0].contains("unreachable"), "{out:?}");
+
+    // The magic number of a module, then garbage: wasm by content, but it cannot load.
+    let broken = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(broken.path(), b"\0asm\x01\0\0\0\xff\xff\xff").unwrap();
+    let bundle = Bundle::wasm(broken.path(), "/broken.wasm", &["/broken.wasm"], &[WASM]);
+    let out = run(&runw, &bundle);
+    assert_eq!(out.code, 126, "{out:?}");
+    assert!(out.stderr.contains("cannot load /broken.wasm"), "{out:?}");
+}
+
+#[test]
+fn stdin_is_the_containers() {
+    let runw = Runw::new();
+    let bundle = Bundle::wasm(&guest("echo_stdin"), "/echo.wasm", &["/echo.wasm"], &[WASM]);
+    let id = unique_id("stdin");
+    let mut child = runw
+        .command(["run", "--bundle", bundle.path().to_str().unwrap(), &id])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"line one\nline two\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "line one\nline two\n");
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn terminal_through_the_console_socket() {
+    let runw = Runw::new();
+    let mut bundle = Bundle::wasm(&guest("hello"), "/hello.wasm", &["/hello.wasm"], &[WASM]);
+    bundle.with_terminal();
+    let id = unique_id("wasmtty");
+    let mut console = ConsoleSocket::listen();
+    runw.ok(["create", "--bundle", bundle.path().to_str().unwrap(),
+             "--console-socket", console.path.to_str().unwrap(), &id]);
+    let master = console.master();
+    runw.ok(["start", &id]);
+    let text = read_terminal(master, "hello from wasm", 10);
+    assert!(text.contains("hello from wasm\r\n"), "{text:?}");
+    runw.wait_status(&id, "stopped", 10);
+    runw.ok(["delete", &id]);
+}
+
+#[test]
+fn term_stops_a_busy_guest_promptly() {
+    let runw = Runw::new();
+    for (signal, code) in [("TERM", 143), ("INT", 130), ("HUP", 129)] {
+        let bundle = Bundle::wasm(&guest("busy_loop"), "/busy.wasm", &["/busy.wasm"], &[WASM]);
+        let id = unique_id("busy");
+        let child = runw
+            .command(["run", "--bundle", bundle.path().to_str().unwrap(), &id])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        runw.wait_status(&id, "running", 10);
+        std::thread::sleep(Duration::from_millis(200));
+        let sent = Instant::now();
+        runw.ok(["kill", &id, signal]);
+        let out = child.wait_with_output().unwrap();
+        let took = sent.elapsed();
+        assert_eq!(out.status.code(), Some(code), "{signal}");
+        assert!(took < Duration::from_secs(1), "{signal} took {took:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "spinning\n");
+        leftovers::assert_none(&runw, &id, Some(bundle.path()));
+    }
+}
+
+#[test]
+fn wat_modules_and_components_run() {
+    let runw = Runw::new();
+    let wat = tempfile::Builder::new().suffix(".wat").tempfile().unwrap();
+    std::fs::write(wat.path(), WAT_HELLO).unwrap();
+    let bundle = Bundle::wasm(wat.path(), "/hello.wat", &["/hello.wat"], &[WASM]);
+    let out = run(&runw, &bundle);
+    assert_eq!((out.code, out.stdout.as_str()), (7, "hello from wat\n"), "{out:?}");
+
+    let bundle = Bundle::wasm(&component("hello"), "/hello.wasm", &["/hello.wasm"], &[COMPAT]);
+    let out = run(&runw, &bundle);
+    assert_eq!((out.code, out.stdout.as_str()), (0, "hello from wasm\n"), "{out:?}");
+    // Rust's std ends a wasip2 program with wasi:cli/exit's `exit(err)`, which carries no
+    // code: exit(42) reaches the process status as 1.
+    let bundle = Bundle::wasm(&component("exit_with"), "/e.wasm", &["/e.wasm", "42"], &[COMPAT]);
+    assert_eq!(run(&runw, &bundle).code, 1);
+}
+
+const WAT_HELLO: &str = r#";; prints a line and exits 7
+(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "hello from wat\n")
+  (func (export "_start")
+    (i32.store (i32.const 0) (i32.const 16))
+    (i32.store (i32.const 4) (i32.const 15))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+    (call $proc_exit (i32.const 7))))
+"#;
+
+/// CVE-2019-5736: a process in the container (or a sidecar sharing its PID namespace) must
+/// not be able to write the host's executor through /proc/<pid>/exe.
+#[test]
+fn the_executor_cannot_be_modified_from_the_container() {
+    let runw = Runw::new();
+    let mut bundle = Bundle::wasm(&guest("busy_loop"), "/busy.wasm", &["/busy.wasm"], &[WASM]);
+    add_busybox(&bundle.rootfs());
+    bundle.edit(|c| c["root"]["readonly"] = json!(false));
+    let id = unique_id("cve");
+    runw.run_detached(&bundle, &id);
+    let executor = runw_integration::runw::binary().parent().unwrap().join("wasmtime-exec");
+    let before = std::fs::read(&executor).unwrap();
+
+    // Open for writing through the link, and through an O_PATH-style reopen of a saved fd.
+    let attack = "echo pwned >> /proc/1/exe; exec 3< /proc/1/exe; echo pwned >> /proc/self/fd/3";
+    let out = runw.run(["exec", &id, "sh", "-c", attack]);
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("Read-only file system") || out.stderr.contains("Text file busy"), "{out:?}");
+    assert_eq!(std::fs::read(&executor).unwrap(), before, "the host's executor was modified");
+    runw.ok(["delete", "--force", &id]);
+    leftovers::assert_none(&runw, &id, Some(bundle.path()));
+}
