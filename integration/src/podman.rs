@@ -53,6 +53,21 @@ impl Podman {
         self.ok(&["import", tar.to_str().unwrap(), IMAGE]);
     }
 
+    /// Builds a compat wasm image `FROM scratch` holding only `module` as `/NAME.wasm`, its
+    /// entrypoint, with `podman build`; returns the image name.
+    pub fn build_wasm_image(&self, module: &Path) -> String {
+        let name = module.file_stem().unwrap().to_string_lossy().replace('_', "-");
+        let context = tempfile::tempdir().unwrap();
+        std::fs::copy(module, context.path().join("module.wasm")).unwrap();
+        let containerfile = format!(
+            "FROM scratch\nCOPY module.wasm /{name}.wasm\nENTRYPOINT [\"/{name}.wasm\"]\n"
+        );
+        std::fs::write(context.path().join("Containerfile"), containerfile).unwrap();
+        let image = format!("localhost/runw-wasm-{name}:latest");
+        self.ok(&["build", "--quiet", "--tag", &image, context.path().to_str().unwrap()]);
+        image
+    }
+
     /// `podman` with the tests' storage and configuration.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new("podman");
