@@ -295,3 +295,17 @@ fn the_executor_cannot_be_modified_from_the_container() {
     runw.ok(["delete", "--force", &id]);
     leftovers::assert_none(&runw, &id, Some(bundle.path()));
 }
+
+#[test]
+fn a_missing_executor_fails_at_create() {
+    let runw = Runw::new();
+    let bundle = Bundle::wasm(&guest("hello"), "/hello.wasm", &["/hello.wasm"], &[WASM]);
+    let id = unique_id("noexec");
+    let out = runw
+        .command(["create", "--bundle", bundle.path().to_str().unwrap(), &id])
+        .env("RUNW_EXECUTOR", "/nonexistent/wasmtime-exec")
+        .output()
+        .unwrap();
+    Outcome::from(out).assert_one_line_error("cannot open wasm executor /nonexistent/wasmtime-exec");
+    leftovers::assert_none(&runw, &id, Some(bundle.path()));
+}
