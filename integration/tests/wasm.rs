@@ -309,3 +309,18 @@ fn a_missing_executor_fails_at_create() {
     Outcome::from(out).assert_one_line_error("cannot open wasm executor /nonexistent/wasmtime-exec");
     leftovers::assert_none(&runw, &id, Some(bundle.path()));
 }
+
+#[test]
+fn module_hash_function_calls_that_export() {
+    let runw = Runw::new();
+    let wat = tempfile::Builder::new().suffix(".wat").tempfile().unwrap();
+    std::fs::write(wat.path(), WAT_HELLO.replace("(export \"_start\")", "(export \"greet\")")).unwrap();
+    let bundle = Bundle::wasm(wat.path(), "/lib.wat", &["/lib.wat#greet"], &[WASM]);
+    let out = run(&runw, &bundle);
+    assert_eq!((out.code, out.stdout.as_str()), (7, "hello from wat\n"), "{out:?}");
+    // A module without that export cannot run: a load failure, named.
+    let bundle = Bundle::wasm(wat.path(), "/lib.wat", &["/lib.wat#nope"], &[WASM]);
+    let out = run(&runw, &bundle);
+    assert_eq!(out.code, 126, "{out:?}");
+    assert!(out.stderr.contains("\"nope\""), "{out:?}");
+}
