@@ -20,6 +20,11 @@ impl Bundle {
     pub fn new(args: &[&str]) -> Self {
         let dir = tempfile::Builder::new().prefix("runw-bundle-").tempdir().unwrap();
         make_rootfs(&dir.path().join("rootfs"));
+        Self::with_spec(dir, args)
+    }
+
+    /// Writes `runw spec`'s config into `dir`, running `args` with no terminal.
+    fn with_spec(dir: tempfile::TempDir, args: &[&str]) -> Self {
         let out = std::process::Command::new(crate::runw::binary())
             .args(["spec", "--bundle"])
             .arg(dir.path())
@@ -44,21 +49,10 @@ impl Bundle {
         let dest = rootfs.join(at.trim_start_matches('/'));
         std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
         std::fs::copy(module, &dest).unwrap();
-        let out = std::process::Command::new(crate::runw::binary())
-            .args(["spec", "--bundle"])
-            .arg(dir.path())
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "runw spec failed: {}", String::from_utf8_lossy(&out.stderr));
-        let text = std::fs::read_to_string(dir.path().join("config.json")).unwrap();
-        let mut config: Value = serde_json::from_str(&text).unwrap();
-        config["process"]["args"] = json!(args);
-        config["process"]["terminal"] = json!(false);
+        let mut bundle = Self::with_spec(dir, args);
         let annotations: serde_json::Map<String, Value> =
             annotations.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
-        config["annotations"] = Value::Object(annotations);
-        let mut bundle = Bundle { dir, config };
-        bundle.save();
+        bundle.edit(|c| c["annotations"] = Value::Object(annotations));
         bundle
     }
 
