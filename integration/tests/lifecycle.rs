@@ -73,8 +73,15 @@ fn kill_by_signal_name_and_number() {
     for signal in ["TERM", "SIGTERM", "15"] {
         let id = unique_id("kterm");
         let bundle = trapping_container(&runw, &id);
-        runw.ok(["kill", &id, signal]);
-        runw.wait_status(&id, "stopped", 5);
+        // "running" can precede the shell's `trap`; until then PID 1 ignores TERM, so the
+        // signal is sent again until the container stops.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while runw.status(&id) != "stopped" {
+            assert!(std::time::Instant::now() < deadline, "{signal} never stopped {id}");
+            // The container may stop between the check and the kill: that kill may fail.
+            let _ = runw.run(["kill", &id, signal]);
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
         runw.ok(["delete", &id]);
         leftovers::assert_none(&runw, &id, Some(bundle.path()));
     }
