@@ -7,11 +7,13 @@
 
 pub mod bundle;
 pub mod console;
+pub mod executor;
 pub mod leftovers;
 pub mod podman;
 pub mod runw;
 
 pub use bundle::Bundle;
+pub use executor::{Executor, Feature};
 pub use runw::{Outcome, Runw};
 
 /// A container id unique to this test process and call site.

@@ -19,6 +19,8 @@ pub fn binary() -> PathBuf {
 /// A runw with its own state root, removed (with its containers) on drop.
 pub struct Runw {
     pub root: tempfile::TempDir,
+    /// The wasm executor runw is told to use (`RUNW_EXECUTOR`), if any.
+    executor: Option<PathBuf>,
 }
 
 impl Default for Runw {
@@ -30,7 +32,14 @@ impl Default for Runw {
 impl Runw {
     pub fn new() -> Self {
         assert!(nix::unistd::geteuid().is_root(), "runw's integration tests need root");
-        Runw { root: tempfile::Builder::new().prefix("runw-root-").tempdir().unwrap() }
+        Runw { root: tempfile::Builder::new().prefix("runw-root-").tempdir().unwrap(), executor: None }
+    }
+
+    /// A runw that runs wasm containers with `executor`.
+    pub fn with_executor(executor: &crate::Executor) -> Self {
+        let mut runw = Self::new();
+        runw.executor = Some(executor.path.clone());
+        runw
     }
 
     /// `runw --root ROOT args...`, ready to run.
@@ -42,6 +51,9 @@ impl Runw {
         let mut cmd = Command::new(binary());
         cmd.arg("--root").arg(self.root.path()).args(args);
         cmd.stdin(Stdio::null());
+        if let Some(executor) = &self.executor {
+            cmd.env("RUNW_EXECUTOR", executor);
+        }
         cmd
     }
 

@@ -7,7 +7,6 @@
 //! init process after pivot_root, before it reports the container created (an error there
 //! fails `create`), and [`Executor::exec`] after the start signal.
 
-use std::os::fd::OwnedFd;
 use std::sync::{Arc, OnceLock};
 
 use libcontainer::oci_spec::runtime::Spec;
@@ -23,7 +22,7 @@ pub struct RunwExecutor {
     handler: Handler,
     /// The wasm executor, opened before pivot_root; `None` for Linux containers, and for
     /// smart ones on a node with no executor installed.
-    executor: Option<Arc<OwnedFd>>,
+    executor: Option<Arc<executor_binary::ExecutorBinary>>,
     /// What `validate` decided: a wasm task, or `None` for a Linux process.
     decision: Arc<OnceLock<Option<Task>>>,
 }
@@ -60,9 +59,9 @@ impl RunwExecutor {
         let entry = entrypoint::resolve(spec)?;
         match (self.handler, entry.kind) {
             (_, Some(_)) if self.executor.is_none() => Err(format!(
-                "{} is a wasm module but wasm executor {} is not installed",
+                "{} is a wasm module but no wasm executor is installed (runw's default is {})",
                 entry.path.display(),
-                executor_binary::NAME
+                executor_binary::DEFAULT
             )),
             (_, Some(_)) => Ok(Some(launch::task(spec, entry.path, entry.function))),
             (Handler::Smart, None) => Ok(None),
@@ -95,7 +94,7 @@ impl Executor for RunwExecutor {
         match (decision, &self.executor) {
             (Some(task), Some(executor)) => {
                 let err = launch::exec(executor, &task);
-                Err(ExecutorError::Other(format!("failed to exec {}: {err}", executor_binary::NAME)))
+                Err(ExecutorError::Other(format!("failed to exec {}: {err}", executor.name)))
             }
             _ => default::get_executor().exec(spec),
         }

@@ -22,6 +22,23 @@ pub fn guest_exit(code: i32) -> u8 {
     (code & 0xff) as u8
 }
 
+/// Reports a module that cannot be loaded, as one line on stderr; returns [`LOAD_FAILED`].
+pub fn load_failed(executor: &str, module: &std::path::Path, err: &dyn std::fmt::Display) -> u8 {
+    eprintln!("{executor}: cannot load {}: {}", module.display(), one_line(err));
+    LOAD_FAILED
+}
+
+/// Reports a trap, as one line on stderr naming it; returns [`TRAP`].
+pub fn trapped(executor: &str, module: &std::path::Path, trap: &dyn std::fmt::Display) -> u8 {
+    eprintln!("{executor}: {}: trap: {}", module.display(), one_line(trap));
+    TRAP
+}
+
+/// An error and its causes on one line.
+fn one_line(err: &dyn std::fmt::Display) -> String {
+    format!("{err:#}").lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(": ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -33,5 +50,10 @@ mod tests {
         assert_eq!(guest_exit(42), 42);
         assert_eq!(guest_exit(256 + 3), 3);
         assert_eq!(guest_exit(-1), 255);
+    }
+
+    #[test]
+    fn messages_are_one_line() {
+        assert_eq!(one_line(&"a\n  b\n\nc"), "a: b: c");
     }
 }

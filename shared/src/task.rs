@@ -104,6 +104,22 @@ impl Task {
         Err(if module.is_some() { TaskError::NoArgs } else { TaskError::NoModule })
     }
 
+    /// The task this executor process was started with: its argv and its environment.
+    pub fn from_process() -> Result<Task, TaskError> {
+        use std::os::unix::ffi::OsStringExt;
+        let mut args = std::env::args_os();
+        let _argv0 = args.next();
+        let env = std::env::vars_os()
+            .map(|(key, value)| {
+                let mut entry = key.into_vec();
+                entry.push(b'=');
+                entry.extend(value.into_vec());
+                OsString::from_vec(entry)
+            })
+            .collect();
+        Task::from_args(args, env)
+    }
+
     /// The environment as `(key, value)` pairs; an entry without `=` is a key with no value.
     pub fn env_pairs(&self) -> impl Iterator<Item = (&OsStr, &OsStr)> {
         self.env.iter().map(|entry| {

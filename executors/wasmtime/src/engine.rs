@@ -6,6 +6,8 @@
 use std::path::Path;
 
 use runw_shared::{exit_code, ModuleKind, Task};
+
+const EXECUTOR: &str = "wasmtime-exec";
 use wasmtime::component::{Component, Linker as ComponentLinker};
 use wasmtime::{Config, Engine, Linker, Module, Store};
 use wasmtime_wasi::p1::WasiP1Ctx;
@@ -16,16 +18,16 @@ use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
 pub fn run(task: &Task) -> u8 {
     let engine = match Engine::new(&Config::new()) {
         Ok(engine) => engine,
-        Err(err) => return load_failed(&task.module, &err),
+        Err(err) => return exit_code::load_failed(EXECUTOR, &task.module, &err),
     };
     let kind = match runw_shared::module_kind::of_file(&task.module) {
         Ok(Some(kind)) => kind,
-        Ok(None) => return load_failed(&task.module, &"not a wasm module or WAT text"),
-        Err(err) => return load_failed(&task.module, &err),
+        Ok(None) => return exit_code::load_failed(EXECUTOR, &task.module, &"not a wasm module or WAT text"),
+        Err(err) => return exit_code::load_failed(EXECUTOR, &task.module, &err),
     };
     let wasi = match wasi_context(task) {
         Ok(wasi) => wasi,
-        Err(err) => return load_failed(&task.module, &err),
+        Err(err) => return exit_code::load_failed(EXECUTOR, &task.module, &err),
     };
     let is_component = match kind {
         ModuleKind::Core => false,
@@ -63,11 +65,11 @@ fn wasi_context(task: &Task) -> wasmtime::Result<WasiP1Ctx> {
 fn run_core(engine: &Engine, store: &mut Store<WasiP1Ctx>, task: &Task) -> u8 {
     let module = match Module::from_file(engine, &task.module) {
         Ok(module) => module,
-        Err(err) => return load_failed(&task.module, &err),
+        Err(err) => return exit_code::load_failed(EXECUTOR, &task.module, &err),
     };
     let mut linker = Linker::new(engine);
     if let Err(err) = wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |ctx| ctx) {
-        return load_failed(&task.module, &err);
+        return exit_code::load_failed(EXECUTOR, &task.module, &err);
     }
     let instance = match linker.instantiate(&mut *store, &module) {
         Ok(instance) => instance,
@@ -76,25 +78,25 @@ fn run_core(engine: &Engine, store: &mut Store<WasiP1Ctx>, task: &Task) -> u8 {
     let name = task.function.as_deref().unwrap_or("_start");
     let func = match instance.get_typed_func::<(), ()>(&mut *store, name) {
         Ok(func) => func,
-        Err(err) => return load_failed(&task.module, &format!("export {name:?}: {err}")),
+        Err(err) => return exit_code::load_failed(EXECUTOR, &task.module, &format!("export {name:?}: {err}")),
     };
     outcome(&task.module, func.call(&mut *store, ()))
 }
 
 fn run_component(engine: &Engine, store: &mut Store<WasiP1Ctx>, task: &Task) -> u8 {
     if let Some(function) = &task.function {
-        return load_failed(&task.module, &format!("components run wasi:cli/run, not {function:?}"));
+        return exit_code::load_failed(EXECUTOR, &task.module, &format!("components run wasi:cli/run, not {function:?}"));
     }
     let component = match Component::from_file(engine, &task.module) {
         Ok(component) => component,
-        Err(err) => return load_failed(&task.module, &err),
+        Err(err) => return exit_code::load_failed(EXECUTOR, &task.module, &err),
     };
     let mut linker = ComponentLinker::new(engine);
-    if let Err(err) = wasmtime_wasi::p2::add_to_linker_sync(&mut linker) {        return load_failed(&task.module, &err);
+    if let Err(err) = wasmtime_wasi::p2::add_to_linker_sync(&mut linker) {        return exit_code::load_failed(EXECUTOR, &task.module, &err);
     }
     let command = match Command::instantiate(&mut *store, &component, &linker) {
         Ok(command) => command,
-        Err(err) => return load_failed(&task.module, &err),
+        Err(err) => return exit_code::load_failed(EXECUTOR, &task.module, &err),
     };
     match command.wasi_cli_run().call_run(&mut *store) {
         Ok(Ok(())) => 0,
@@ -114,26 +116,15 @@ fn outcome(module: &Path, result: wasmtime::Result<()>) -> u8 {
         return exit_code::guest_exit(exit.0);
     }
     if let Some(trap) = err.downcast_ref::<wasmtime::Trap>() {
-        eprintln!("wasmtime-exec: {}: trap: {trap}", module.display());
-        return exit_code::TRAP;
+        return exit_code::trapped(EXECUTOR, module, trap);
     }
     // Instantiation can fail on a missing import: a load failure, not a guest trap.
     if err.downcast_ref::<wasmtime::UnknownImportError>().is_some() {
-        return load_failed(module, &err);
+        return exit_code::load_failed(EXECUTOR, module, &err);
     }
-    eprintln!("wasmtime-exec: {}: {}", module.display(), one_line(&err));
-    exit_code::TRAP
+    exit_code::trapped(EXECUTOR, module, &err)
 }
 
-fn load_failed(module: &Path, err: &dyn std::fmt::Display) -> u8 {
-    eprintln!("wasmtime-exec: cannot load {}: {}", module.display(), one_line(err));
-    exit_code::LOAD_FAILED
-}
-
-/// An error chain on one line.
-fn one_line(err: &dyn std::fmt::Display) -> String {
-    format!("{err:#}").lines().map(str::trim).collect::<Vec<_>>().join(": ")
-}
 
 /// WAT text of a component starts with `(component` once comments are skipped.
 fn text_is_component(path: &Path) -> bool {

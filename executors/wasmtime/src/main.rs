@@ -13,17 +13,7 @@ fn main() -> ExitCode {
     if let Err(err) = signals::exit_on_termination() {
         eprintln!("wasmtime-exec: cannot watch termination signals: {err}");
     }
-    let mut args = std::env::args_os();
-    let _argv0 = args.next();
-    let env = std::env::vars_os()
-        .map(|(k, v)| {
-            let mut entry = k;
-            entry.push("=");
-            entry.push(v);
-            entry
-        })
-        .collect();
-    let task = match Task::from_args(args, env) {
+    let task = match Task::from_process() {
         Ok(task) => task,
         Err(err) => {
             eprintln!("wasmtime-exec: {err}");

@@ -1,8 +1,10 @@
 //! Finding the wasm executor and opening it so that no container can modify it.
 //!
-//! The executor is chosen at build time (a cargo feature of runw, `wasmtime` by default) and
-//! looked up, in order, at `RUNW_EXECUTOR` (for development), in `/usr/libexec/runw/`, and
-//! beside the runw binary. It is opened here, in runw, before the container's init process
+//! The default executor is chosen at build time (exactly one cargo feature of runw:
+//! `wasmtime`, the default, `wasmer` or `wasmedge`). `RUNW_EXECUTOR` (for development) names
+//! one outright; otherwise runw looks in `/usr/libexec/runw/` and beside its own binary, and
+//! a node with exactly one executor installed uses that one whatever the build default, so
+//! that installing one executor package per node just works. It is opened here, in runw, before the container's init process
 //! exists, so that init can exec it after pivot_root from a rootfs that holds only the module.
 //!
 //! The descriptor is taken through a private, read-only clone of the executor's directory
@@ -16,8 +18,8 @@ use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-/// The executor this runw was built to use.
-pub const NAME: &str = if cfg!(feature = "wasmtime") {
+/// The executor this runw was built to use by default.
+pub const DEFAULT: &str = if cfg!(feature = "wasmtime") {
     "wasmtime-exec"
 } else if cfg!(feature = "wasmer") {
     "wasmer-exec"
@@ -25,29 +27,63 @@ pub const NAME: &str = if cfg!(feature = "wasmtime") {
     "wasmedge-exec"
 };
 
+#[cfg(any(
+    all(feature = "wasmtime", feature = "wasmer"),
+    all(feature = "wasmtime", feature = "wasmedge"),
+    all(feature = "wasmer", feature = "wasmedge"),
+    not(any(feature = "wasmtime", feature = "wasmer", feature = "wasmedge"))
+))]
+compile_error!("build runw with exactly one executor feature: wasmtime, wasmer or wasmedge");
+
+/// Every executor runw knows, by binary name.
+pub const KNOWN: [&str; 3] = ["wasmtime-exec", "wasmer-exec", "wasmedge-exec"];
+
 /// Where packages install executors.
 pub const LIBEXEC: &str = "/usr/libexec/runw";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExecutorBinaryError {
-    #[error("wasm executor {NAME} not found (looked in $RUNW_EXECUTOR, {LIBEXEC}/ and beside runw)")]
+    #[error("no wasm executor installed (looked for {DEFAULT} and the others in {LIBEXEC}/ and beside runw)")]
     NotFound,
     #[error("cannot open wasm executor {path}: {source}")]
     Open { path: PathBuf, source: std::io::Error },
 }
 
-/// Finds the executor and opens it `O_PATH` through a read-only private mount.
-pub fn open() -> Result<OwnedFd, ExecutorBinaryError> {
-    let path = locate().ok_or(ExecutorBinaryError::NotFound)?;
-    open_read_only(&path).map_err(|source| ExecutorBinaryError::Open { path, source })
+/// An executor opened for exec: its descriptor and the name it runs under.
+pub struct ExecutorBinary {
+    pub fd: OwnedFd,
+    pub name: String,
 }
 
+/// Finds the executor and opens it `O_PATH` through a read-only private mount.
+pub fn open() -> Result<ExecutorBinary, ExecutorBinaryError> {
+    let path = locate().ok_or(ExecutorBinaryError::NotFound)?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let fd = open_read_only(&path).map_err(|source| ExecutorBinaryError::Open { path, source })?;
+    Ok(ExecutorBinary { fd, name })
+}
+
+/// `RUNW_EXECUTOR`; else the one executor installed, whichever it is, when a node has
+/// exactly one; else the build's default.
 fn locate() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("RUNW_EXECUTOR") {
         return Some(PathBuf::from(path));
     }
-    let beside_runw = std::env::current_exe().ok().and_then(|exe| exe.parent().map(|d| d.join(NAME)));
-    [Some(Path::new(LIBEXEC).join(NAME)), beside_runw].into_iter().flatten().find(|p| p.is_file())
+    let beside_runw = std::env::current_exe().ok().and_then(|exe| exe.parent().map(Path::to_path_buf));
+    let dirs: Vec<PathBuf> = [Some(PathBuf::from(LIBEXEC)), beside_runw].into_iter().flatten().collect();
+    let installed: Vec<PathBuf> = KNOWN
+        .iter()
+        .filter_map(|name| dirs.iter().map(|dir| dir.join(name)).find(|p| p.is_file()))
+        .collect();
+    choose(installed)
+}
+
+/// The single installed executor, or the default among several.
+fn choose(installed: Vec<PathBuf>) -> Option<PathBuf> {
+    if installed.len() <= 1 {
+        return installed.into_iter().next();
+    }
+    installed.into_iter().find(|p| p.file_name().is_some_and(|n| n == DEFAULT))
 }
 
 fn open_read_only(path: &Path) -> std::io::Result<OwnedFd> {
@@ -112,4 +148,23 @@ fn owned(fd: libc::c_int) -> std::io::Result<OwnedFd> {
     }
     // SAFETY: a non-negative return of open(2)-like calls is a new descriptor we own.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_installed_executor_is_used_whatever_the_default() {
+        let other = KNOWN.iter().find(|n| **n != DEFAULT).copied().unwrap_or("wasmer-exec");
+        let only = PathBuf::from("/usr/libexec/runw").join(other);
+        assert_eq!(choose(vec![only.clone()]), Some(only));
+    }
+
+    #[test]
+    fn the_default_wins_among_several() {
+        let all: Vec<PathBuf> = KNOWN.iter().map(|n| Path::new(LIBEXEC).join(n)).collect();
+        assert_eq!(choose(all), Some(Path::new(LIBEXEC).join(DEFAULT)));
+        assert_eq!(choose(vec![]), None);
+    }
 }

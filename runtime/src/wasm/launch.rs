@@ -2,7 +2,7 @@
 //! the container's init process, after pivot_root and the start signal.
 
 use std::ffi::{CString, OsString};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
@@ -10,7 +10,7 @@ use libcontainer::oci_spec::runtime::Spec;
 use nix::fcntl::AtFlags;
 use runw_shared::Task;
 
-use super::executor_binary::NAME;
+use super::executor_binary::ExecutorBinary;
 use super::preopens;
 
 /// The task for `spec`: module = `process.args[0]` as resolved in the container, with an
@@ -37,10 +37,10 @@ pub fn task(spec: &Spec, module: PathBuf, function: Option<String>) -> Task {
 }
 
 /// Replaces this process with the executor. Returns only on failure.
-pub fn exec(executor: &OwnedFd, task: &Task) -> std::io::Error {
+pub fn exec(executor: &ExecutorBinary, task: &Task) -> std::io::Error {
     let to_c = |s: &[u8]| CString::new(s).map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL));
     let mut argv = Vec::with_capacity(task.args.len() + task.preopens.len() * 2 + 4);
-    for arg in std::iter::once(OsString::from(NAME)).chain(task.to_args()) {
+    for arg in std::iter::once(OsString::from(&executor.name)).chain(task.to_args()) {
         match to_c(arg.as_bytes()) {
             Ok(arg) => argv.push(arg),
             Err(err) => return err,
@@ -53,7 +53,7 @@ pub fn exec(executor: &OwnedFd, task: &Task) -> std::io::Error {
             Err(err) => return err,
         }
     }
-    match nix::unistd::execveat(Some(executor.as_raw_fd()), c"", &argv, &envp, AtFlags::AT_EMPTY_PATH) {
+    match nix::unistd::execveat(Some(executor.fd.as_raw_fd()), c"", &argv, &envp, AtFlags::AT_EMPTY_PATH) {
         Ok(never) => match never {},
         Err(errno) => std::io::Error::from(errno),
     }

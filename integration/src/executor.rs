@@ -1,0 +1,59 @@
+//! The wasm executors the conformance suite runs against, and what each cannot do.
+//!
+//! `ci/build` builds every executor it can and puts it beside runw; the suite runs each test
+//! once per executor (`wasmtime::test`, `wasmer::test`), so a difference between engines is a
+//! failing line, not a missing test. A documented limitation is asserted, not skipped.
+
+use std::path::PathBuf;
+
+/// Something an engine may lack; the README's executor table lists the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Feature {
+    /// Components (`wasi:cli/command`, WASI preview 2).
+    Components,
+    /// Reading files on a read-only mount (the engine must open them read-only).
+    ReadOnlyMountReads,
+    /// Relative paths resolving in the spec's cwd (the `.` preopen).
+    RelativePathsInCwd,
+}
+
+pub struct Executor {
+    pub name: &'static str,
+    pub path: PathBuf,
+}
+
+impl Executor {
+    /// The executor `name`, built by `ci/build` beside runw; panics if it was not built.
+    pub fn named(name: &'static str) -> Executor {
+        let path = crate::runw::binary().parent().unwrap().join(name);
+        assert!(path.exists(), "{} is missing: ci/build builds the executors", path.display());
+        Executor { name, path }
+    }
+
+    /// Why this executor lacks `feature`, or `None` when it has it.
+    pub fn lacks(&self, feature: Feature) -> Option<&'static str> {
+        match (self.name, feature) {
+            ("wasmer-exec", Feature::Components) => Some("wasmer runs core modules only"),
+            ("wasmer-exec", Feature::ReadOnlyMountReads) => {
+                Some("wasmer-wasix opens every file O_RDWR, which a read-only mount refuses")
+            }
+            ("wasmer-exec", Feature::RelativePathsInCwd) => {
+                Some("wasmer-wasix does not expose a preopen named `.` to the guest")
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Generates one `#[test]` per executor for each test function `fn name(&Executor)`.
+#[macro_export]
+macro_rules! conformance {
+    ($($test:ident),* $(,)?) => {
+        mod wasmtime {
+            $(#[test] fn $test() { super::$test(&$crate::Executor::named("wasmtime-exec")) })*
+        }
+        mod wasmer {
+            $(#[test] fn $test() { super::$test(&$crate::Executor::named("wasmer-exec")) })*
+        }
+    };
+}
