@@ -11,8 +11,6 @@ use std::path::PathBuf;
 pub enum Feature {
     /// Components (`wasi:cli/command`, WASI preview 2).
     Components,
-    /// Reading files on a read-only mount (the engine must open them read-only).
-    ReadOnlyMountReads,
     /// Relative paths resolving in the spec's cwd (the `.` preopen).
     RelativePathsInCwd,
 }
@@ -34,9 +32,6 @@ impl Executor {
     pub fn lacks(&self, feature: Feature) -> Option<&'static str> {
         match (self.name, feature) {
             ("wasmer-exec", Feature::Components) => Some("wasmer runs core modules only"),
-            ("wasmer-exec", Feature::ReadOnlyMountReads) => {
-                Some("wasmer-wasix opens every file O_RDWR, which a read-only mount refuses")
-            }
             ("wasmer-exec", Feature::RelativePathsInCwd) => {
                 Some("wasmer-wasix does not expose a preopen named `.` to the guest")
             }

@@ -148,12 +148,7 @@ fn mounts_are_preopened_read_write_or_read_only(exec: &Executor) {
     let mut bundle = Bundle::wasm(&files, "/files.wasm", &["/files.wasm", "read", "/config/setting"], &[WASM]);
     with_mount(&mut bundle, config.path(), "/config", true);
     let out = run(&runw, &bundle);
-    if let Some(reason) = exec.lacks(Feature::ReadOnlyMountReads) {
-        // Expected to fail, for the reason given.
-        assert_eq!(out.code, 1, "{}: {reason}: {out:?}", exec.name);
-    } else {
-        assert_eq!((out.code, out.stdout.as_str()), (0, "from-host\n"), "{out:?}");
-    }
+    assert_eq!((out.code, out.stdout.as_str()), (0, "from-host\n"), "{out:?}");
 
     let mut bundle = Bundle::wasm(&files, "/files.wasm", &["/files.wasm", "write", "/config/new", "x"], &[WASM]);
     with_mount(&mut bundle, config.path(), "/config", true);

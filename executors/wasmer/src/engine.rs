@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use runw_shared::{exit_code, ModuleKind, Task};
 
+use crate::container_fs::ContainerFs;
+
 const EXECUTOR: &str = "wasmer-exec";
 use wasmer::{Instance, Module, RuntimeError, Store};
 use wasmer_wasix::runtime::task_manager::tokio::TokioTaskManager;
@@ -64,12 +66,11 @@ fn wasi_env(task: &Task, runtime: PluggableRuntime) -> Result<wasmer_wasix::Wasi
     let mut args = task.args.iter().map(|a| a.to_string_lossy().into_owned());
     let program = args.next().unwrap_or_default();
     // wasmer-wasix's default filesystem is a scratch tmpfs: the guest gets the container's.
-    let host = wasmer_wasix::virtual_fs::host_fs::FileSystem::new(tokio::runtime::Handle::current(), "/")
-        .map_err(|e| format!("container filesystem: {e}"))?;
+    let fs = ContainerFs::new().map_err(|e| format!("container filesystem: {e}"))?;
     let mut builder = WasiEnv::builder(program)
         .args(args)
         .runtime(Arc::new(runtime))
-        .fs(Arc::new(host) as Arc<dyn wasmer_wasix::virtual_fs::FileSystem + Send + Sync>);
+        .fs(Arc::new(fs) as Arc<dyn wasmer_wasix::virtual_fs::FileSystem + Send + Sync>);
     for (key, value) in task.env_pairs() {
         use std::os::unix::ffi::OsStrExt;
         builder.add_env(key.as_bytes(), value.as_bytes());
