@@ -7,8 +7,10 @@
 //! executor's (libcontainer has already changed to `process.cwd`). See [`task`].
 //!
 //! The policies every executor follows live here too: [`exit_code`] (what the exit status
-//! means), [`signals`] (termination as PID 1) and [`module_kind`] (core, component or text).
+//! means), [`signals`] (termination as PID 1), [`module_kind`] (core, component or text), and
+//! [`executor_main`], the `main` every executor shares.
 
+pub mod executor_main;
 pub mod exit_code;
 pub mod module_kind;
 pub mod signals;

@@ -6,20 +6,6 @@
 mod container_fs;
 mod engine;
 
-use std::process::ExitCode;
-
-use runw_shared::{exit_code, signals, Task};
-
-fn main() -> ExitCode {
-    if let Err(err) = signals::exit_on_termination() {
-        eprintln!("wasmer-exec: cannot watch termination signals: {err}");
-    }
-    let task = match Task::from_process() {
-        Ok(task) => task,
-        Err(err) => {
-            eprintln!("wasmer-exec: {err}");
-            return ExitCode::from(exit_code::BAD_TASK);
-        }
-    };
-    ExitCode::from(engine::run(&task))
+fn main() -> std::process::ExitCode {
+    runw_shared::executor_main::run("wasmer-exec", engine::run)
 }
