@@ -17,13 +17,13 @@ use crate::workload::RunwExecutor;
 pub fn exec(mut args: Exec, root: &Path) -> Result<i32> {
     // Fail early, naming the id, if there is no such container.
     let container = state_root::load(root, &args.container_id)?;
-    // libcontainer takes a terminal only from a process file: write one for `--tty CMD`.
-    let tty_process = match (args.tty, &args.process) {
-        (true, None) => Some(TtyProcessFile::write(&container, &args)?),
-        _ => None,
-    };
     let config = container.bundle().join("config.json");
     let spec = Spec::load(&config).with_context(|| format!("cannot read {}", config.display()))?;
+    // libcontainer takes a terminal only from a process file: write one for `--tty CMD`.
+    let tty_process = match (args.tty, &args.process) {
+        (true, None) => Some(TtyProcessFile::write(&container, &spec, &args)?),
+        _ => None,
+    };
     let executor = RunwExecutor::for_exec(&spec)?;
     if let Some(file) = &tty_process {
         args.process = Some(file.0.clone());
@@ -70,9 +70,7 @@ pub fn exec(mut args: Exec, root: &Path) -> Result<i32> {
 struct TtyProcessFile(PathBuf);
 
 impl TtyProcessFile {
-    fn write(container: &Container, args: &Exec) -> Result<Self> {
-        let config = container.bundle().join("config.json");
-        let spec = Spec::load(&config).with_context(|| format!("cannot read {}", config.display()))?;
+    fn write(container: &Container, spec: &Spec, args: &Exec) -> Result<Self> {
         let mut process = spec.process().clone().unwrap_or_default();
         if args.command.is_empty() {
             bail!("exec needs a command or --process");

@@ -4,8 +4,9 @@
 //! `wasmtime`, the default, `wasmer` or `wasmedge`). `RUNW_EXECUTOR` (for development) names
 //! one outright; otherwise runw looks in `/usr/libexec/runw/` and beside its own binary, and
 //! a node with exactly one executor installed uses that one whatever the build default, so
-//! that installing one executor package per node just works. It is opened here, in runw, before the container's init process
-//! exists, so that init can exec it after pivot_root from a rootfs that holds only the module.
+//! that installing one executor package per node just works. It is opened here, in runw,
+//! before the container's init process exists, so that init can exec it after pivot_root
+//! from a rootfs that holds only the module.
 //!
 //! The descriptor is taken through a private, read-only clone of the executor's directory
 //! mount (`open_tree` + `mount_setattr`): the running executor's `/proc/<pid>/exe` then
