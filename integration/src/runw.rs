@@ -16,11 +16,15 @@ pub fn binary() -> PathBuf {
     path
 }
 
-/// A runw with its own state root, removed (with its containers) on drop.
+/// A runw with its own state root and compile cache, removed (with its containers) on drop.
 pub struct Runw {
     pub root: tempfile::TempDir,
     /// The wasm executor runw is told to use (`RUNW_EXECUTOR`), if any.
     executor: Option<PathBuf>,
+    /// The compile cache (`RUNW_CACHE_DIR`): a private one unless [`Runw::share_cache`].
+    cache: PathBuf,
+    /// More environment for every runw call.
+    env: Vec<(String, String)>,
 }
 
 impl Default for Runw {
@@ -32,7 +36,9 @@ impl Default for Runw {
 impl Runw {
     pub fn new() -> Self {
         assert!(nix::unistd::geteuid().is_root(), "runw's integration tests need root");
-        Runw { root: tempfile::Builder::new().prefix("runw-root-").tempdir().unwrap(), executor: None }
+        let root = tempfile::Builder::new().prefix("runw-root-").tempdir().unwrap();
+        let cache = root.path().join("cache");
+        Runw { root, executor: None, cache, env: Vec::new() }
     }
 
     /// A runw that runs wasm containers with `executor`.
@@ -40,6 +46,22 @@ impl Runw {
         let mut runw = Self::new();
         runw.executor = Some(executor.path.clone());
         runw
+    }
+
+    /// Makes this runw use the compile cache in `dir`, as all runw calls of a node do.
+    pub fn share_cache(&mut self, dir: &Path) -> &mut Self {
+        self.cache = dir.to_path_buf();
+        self
+    }
+
+    pub fn cache_dir(&self) -> &Path {
+        &self.cache
+    }
+
+    /// Sets `key=value` in the environment of every runw call.
+    pub fn env(&mut self, key: &str, value: &str) -> &mut Self {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
     }
 
     /// `runw --root ROOT args...`, ready to run.
@@ -54,6 +76,8 @@ impl Runw {
         if let Some(executor) = &self.executor {
             cmd.env("RUNW_EXECUTOR", executor);
         }
+        cmd.env("RUNW_CACHE_DIR", &self.cache);
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd
     }
 

@@ -4,6 +4,7 @@
 use clap::{Parser, Subcommand};
 use liboci_cli::{CommonCmd, GlobalOpts, StandardCmd};
 
+use crate::commands::cache::Cache;
 use crate::commands::completion::Completion;
 
 /// runw: an OCI container runtime for Linux containers and WASI WebAssembly modules.
@@ -25,6 +26,8 @@ pub enum Command {
     Common(Box<CommonCmd>),
     /// Print a shell completion script
     Completion(Completion),
+    /// Look at or empty the compile cache of wasm modules
+    Cache(Cache),
 }
 
 #[cfg(test)]
@@ -58,5 +61,6 @@ mod tests {
         Opts::try_parse_from(["runw", "kill", "--all", "id1", "9"]).expect("kill --all");
         Opts::try_parse_from(["runw", "delete", "--force", "id1"]).expect("delete --force");
         Opts::try_parse_from(["runw", "events", "--stats", "id1"]).expect("events --stats");
+        Opts::try_parse_from(["runw", "cache", "clear"]).expect("cache clear");
     }
 }

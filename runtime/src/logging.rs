@@ -3,7 +3,8 @@
 //! containerd's runc shim and CRI-O read the `--log` file when a runtime call fails and show
 //! the last `error` record to the user; with `--log-format json` each line must be
 //! `{"level":"error","msg":"...","time":"..."}` as runc (logrus) writes it, and with `text`
-//! `time="..." level=error msg="..."`. Without `--log`, only `--debug` records go to stderr.
+//! `time="..." level=error msg="..."`. Without `--log`, only `--debug` records go to stderr;
+//! with it, warnings and errors (and with `--debug` everything) go to the file.
 
 use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
@@ -48,10 +49,11 @@ pub fn init(log_file: Option<&Path>, format: Format, debug: bool) -> Result<Logg
         None => (Box::new(std::io::stderr()), false),
     };
     // On a terminal the one-line error from `main` says it all; libcontainer's own error
-    // records go to the `--log` file, where callers look for detail.
+    // records, and runw's warnings (a compile cache entry that did not verify, say), go to
+    // the `--log` file, where callers look for detail.
     let level = match (debug, to_file) {
         (true, _) => LevelFilter::DEBUG,
-        (false, true) => LevelFilter::ERROR,
+        (false, true) => LevelFilter::WARN,
         (false, false) => LevelFilter::OFF,
     };
     let layer = RuncLayer { format, sink: Mutex::new(sink) }.with_filter(level);

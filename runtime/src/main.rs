@@ -5,9 +5,11 @@
 
 mod bundle;
 mod cli;
+mod compile_cache;
 mod commands;
 mod container_id;
 mod logging;
+mod read_only_tree;
 mod state_root;
 mod stdio;
 mod version;
@@ -77,6 +79,7 @@ fn dispatch(opts: Opts) -> Result<u8> {
             CommonCmd::Checkpointt(_) => anyhow::bail!("checkpoint is not supported by runw"),
         },
         Command::Completion(args) => completion::completion(args)?,
+        Command::Cache(args) => cache::cache(args)?,
     }
     Ok(0)
 }

@@ -3,10 +3,12 @@
 //!
 //! `RunwExecutor` is built by runw before the container exists ([`RunwExecutor::for_spec`]):
 //! for a container whose annotations ask for wasm it opens the executor binary then, while
-//! the host's filesystem is still visible. libcontainer calls [`Executor::validate`] in the
+//! the host's filesystem is still visible, and takes the compiled module from the compile
+//! cache (compiling it on a miss). libcontainer calls [`Executor::validate`] in the
 //! init process after pivot_root, before it reports the container created (an error there
 //! fails `create`), and [`Executor::exec`] after the start signal.
 
+use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use libcontainer::oci_spec::runtime::Spec;
@@ -14,8 +16,9 @@ use libcontainer::workload::default;
 use libcontainer::workload::{Executor, ExecutorError, ExecutorValidationError};
 use runw_shared::Task;
 
+use crate::compile_cache::{Artifact, CompileCache};
 use crate::wasm::annotations::{self, Handler};
-use crate::wasm::{entrypoint, executor_binary, launch};
+use crate::wasm::{entrypoint, executor_binary, host_module, launch};
 
 #[derive(Clone)]
 pub struct RunwExecutor {
@@ -23,28 +26,40 @@ pub struct RunwExecutor {
     /// The wasm executor, opened before pivot_root; `None` for Linux containers, and for
     /// smart ones on a node with no executor installed.
     executor: Option<Arc<executor_binary::ExecutorBinary>>,
+    /// The entrypoint compiled by that executor, from the compile cache, when the host could
+    /// see the module and the cache could provide it.
+    precompiled: Option<Arc<Artifact>>,
     /// What `validate` decided: a wasm task, or `None` for a Linux process.
     decision: Arc<OnceLock<Option<Task>>>,
 }
 
 impl RunwExecutor {
-    /// The executor for a container with this spec. Fails, before anything is created, for a
-    /// wasm container when no wasm executor is installed.
-    pub fn for_spec(spec: &Spec) -> Result<Self, executor_binary::ExecutorBinaryError> {
+    /// The executor for a container with this spec and bundle. Fails, before anything is
+    /// created, for a wasm container when no wasm executor is installed.
+    pub fn for_spec(spec: &Spec, bundle: &Path) -> Result<Self, executor_binary::ExecutorBinaryError> {
+        let mut executor = Self::without_cache(spec)?;
+        if let Some(binary) = &executor.executor {
+            executor.precompiled = precompiled(spec, bundle, binary).map(Arc::new);
+        }
+        Ok(executor)
+    }
+
+    fn without_cache(spec: &Spec) -> Result<Self, executor_binary::ExecutorBinaryError> {
         let handler = annotations::handler(spec.annotations().as_ref());
         let executor = match handler {
             Handler::Linux => None,
             Handler::Wasm => Some(Arc::new(executor_binary::open()?)),
             Handler::Smart => executor_binary::open().ok().map(Arc::new),
         };
-        Ok(RunwExecutor { handler, executor, decision: Arc::default() })
+        Ok(RunwExecutor { handler, executor, precompiled: None, decision: Arc::default() })
     }
 
     /// The executor for a process exec'd into an existing container (`runw exec`): wasm when
     /// the container is and the program is a module, Linux otherwise, so that a shell or a
-    /// debugging tool can still be exec'd into a wasm container.
+    /// debugging tool can still be exec'd into a wasm container. The exec'd module is
+    /// compiled in the container: the compile cache serves container starts.
     pub fn for_exec(spec: &Spec) -> Result<Self, executor_binary::ExecutorBinaryError> {
-        let mut executor = Self::for_spec(spec)?;
+        let mut executor = Self::without_cache(spec)?;
         if executor.handler == Handler::Wasm {
             executor.handler = Handler::Smart;
         }
@@ -93,10 +108,31 @@ impl Executor for RunwExecutor {
         };
         match (decision, &self.executor) {
             (Some(task), Some(executor)) => {
-                let err = launch::exec(executor, &task);
+                let err = launch::exec(executor, &task, self.precompiled.as_deref());
                 Err(ExecutorError::Other(format!("failed to exec {}: {err}", executor.name)))
             }
             _ => default::get_executor().exec(spec),
+        }
+    }
+}
+
+/// The compiled entrypoint from the compile cache. Any failure here only costs speed: it is
+/// logged and the executor compiles the module in the container.
+fn precompiled(spec: &Spec, bundle: &Path, executor: &executor_binary::ExecutorBinary) -> Option<Artifact> {
+    let cache = match CompileCache::from_env() {
+        Ok(Some(cache)) => cache,
+        Ok(None) => return None,
+        Err(err) => {
+            tracing::warn!("compile cache disabled: {err}");
+            return None;
+        }
+    };
+    let module = host_module::read(spec, bundle)?;
+    match cache.artifact(executor, &module) {
+        Ok(artifact) => Some(artifact),
+        Err(err) => {
+            tracing::warn!("compile cache: {err}");
+            None
         }
     }
 }

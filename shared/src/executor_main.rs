@@ -1,21 +1,122 @@
-//! What every executor's `main` does around its engine: watch termination signals (it is the
-//! container's PID 1), read its task from its command line and environment, run the engine,
-//! and exit with the status the engine returns.
+//! What every executor's `main` does around its engine.
+//!
+//! An executor has three modes, chosen by its first argument:
+//!
+//! ```text
+//! EXECUTOR --engine-id       print the engine's identity (see [`Engine::id`]) and exit 0
+//! EXECUTOR --precompile      compile the module read from stdin, write the artifact to stdout
+//! EXECUTOR TASK...           run a task (see [`crate::task`]) as the container's PID 1
+//! ```
+//!
+//! The first two run on the host, started by runw for its compile cache; the third runs in
+//! the container. In run mode it watches termination signals (it is the container's PID 1),
+//! reads its task from its command line and environment, loads the precompiled artifact it
+//! was handed if any, runs the engine, and exits with the status the engine returns.
 
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::FromRawFd;
+use std::path::Path;
 use std::process::ExitCode;
 
-use crate::{exit_code, signals, Task};
+use crate::{digest, exit_code, signals, PrecompiledRef, Task};
 
-/// Runs `engine` as executor `name`; returns the process's exit status.
-pub fn run(name: &str, engine: impl FnOnce(&Task) -> u8) -> ExitCode {
+/// Prints the engine identity.
+pub const ENGINE_ID: &str = "--engine-id";
+/// Compiles stdin to stdout.
+pub const PRECOMPILE: &str = "--precompile";
+
+/// What an executor's engine provides; everything else is common.
+pub trait Engine {
+    /// One line naming the engine, its version and every setting that changes the code it
+    /// generates: artifacts are only ever loaded by an engine with the same identity.
+    fn id(&self) -> String;
+    /// Compiles a module (core, component or text) to the engine's serialized form.
+    fn precompile(&self, wasm: &[u8]) -> Result<Vec<u8>, String>;
+    /// Runs the task; `precompiled` is the artifact [`Engine::precompile`] made of its
+    /// module, when the runtime handed one over. Returns the exit status.
+    fn run(&self, task: &Task, precompiled: Option<Vec<u8>>) -> u8;
+}
+
+/// Runs executor `name` on `engine`; returns the process's exit status.
+pub fn run(name: &str, engine: &impl Engine) -> ExitCode {
+    let first = std::env::args_os().nth(1);
+    match first.as_ref().and_then(|a| a.to_str()) {
+        Some(ENGINE_ID) => return print_id(name, engine),
+        Some(PRECOMPILE) => return precompile(name, engine),
+        _ => {}
+    }
     if let Err(err) = signals::exit_on_termination() {
         eprintln!("{name}: cannot watch termination signals: {err}");
     }
-    match Task::from_process() {
-        Ok(task) => ExitCode::from(engine(&task)),
+    let task = match Task::from_process() {
+        Ok(task) => task,
         Err(err) => {
             eprintln!("{name}: {err}");
+            return ExitCode::from(exit_code::BAD_TASK);
+        }
+    };
+    let precompiled = task.precompiled.as_ref().and_then(|p| match read_precompiled(p, &task.module) {
+        Ok(bytes) => Some(bytes),
+        Err(err) => {
+            eprintln!("{name}: not using the precompiled module: {err}; compiling {}", task.module.display());
+            None
+        }
+    });
+    ExitCode::from(engine.run(&task, precompiled))
+}
+
+/// Reads the artifact from its descriptor's current offset to its end (closing it), if it was
+/// made from the module at `module`, byte for byte.
+fn read_precompiled(precompiled: &PrecompiledRef, module: &Path) -> std::io::Result<Vec<u8>> {
+    // SAFETY: the runtime handed this descriptor to the executor for it alone (`Task` parsing
+    // accepts only numbers above 2, so never stdio); nothing else in this process owns or
+    // closes it. A number that is not open makes the read fail with EBADF, which is reported.
+    let mut file = unsafe { File::from_raw_fd(precompiled.fd) };
+    let source = std::fs::read(module)?;
+    if digest::module_digest(&source) != precompiled.module_digest {
+        return Err(std::io::Error::other("it was compiled from another module"));
+    }
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+fn print_id(name: &str, engine: &impl Engine) -> ExitCode {
+    match writeln!(std::io::stdout(), "{}", engine.id()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("{name}: cannot write the engine id: {err}");
             ExitCode::from(exit_code::BAD_TASK)
+        }
+    }
+}
+
+fn precompile(name: &str, engine: &impl Engine) -> ExitCode {
+    let extra: Vec<OsString> = std::env::args_os().skip(2).collect();
+    if !extra.is_empty() {
+        eprintln!("{name}: {PRECOMPILE} takes no arguments (module on stdin, artifact on stdout)");
+        return ExitCode::from(exit_code::BAD_TASK);
+    }
+    let mut wasm = Vec::new();
+    if let Err(err) = std::io::stdin().read_to_end(&mut wasm) {
+        eprintln!("{name}: cannot read the module from stdin: {err}");
+        return ExitCode::from(exit_code::LOAD_FAILED);
+    }
+    let artifact = match engine.precompile(&wasm) {
+        Ok(artifact) => artifact,
+        Err(err) => {
+            eprintln!("{name}: cannot compile the module: {err}");
+            return ExitCode::from(exit_code::LOAD_FAILED);
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(&artifact).and_then(|()| stdout.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("{name}: cannot write the artifact: {err}");
+            ExitCode::from(exit_code::LOAD_FAILED)
         }
     }
 }

@@ -7,9 +7,11 @@
 //! executor's (libcontainer has already changed to `process.cwd`). See [`task`].
 //!
 //! The policies every executor follows live here too: [`exit_code`] (what the exit status
-//! means), [`signals`] (termination as PID 1), [`module_kind`] (core, component or text), and
-//! [`executor_main`], the `main` every executor shares.
+//! means), [`signals`] (termination as PID 1), [`module_kind`] (core, component or text),
+//! [`digest`] (what names a module's content), and [`executor_main`], the `main` every
+//! executor shares, with its host-side modes for the runtime's compile cache.
 
+pub mod digest;
 pub mod executor_main;
 pub mod exit_code;
 pub mod module_kind;
@@ -17,4 +19,4 @@ pub mod signals;
 pub mod task;
 
 pub use module_kind::ModuleKind;
-pub use task::{Preopen, Task, TaskError};
+pub use task::{PrecompiledRef, Preopen, Task, TaskError};

@@ -54,6 +54,12 @@ fn starts_like_wat(mut text: &str) -> bool {
     }
 }
 
+/// Classifies a whole module read from somewhere nameless (an executor's stdin): text
+/// counts as text whatever its file was called, since the runtime already judged the file.
+pub fn of_bytes(bytes: &[u8]) -> Option<ModuleKind> {
+    classify(&bytes[..bytes.len().min(512)], Path::new("module.wat"))
+}
+
 /// Reads the head of `path` and classifies it; `Ok(None)` for a file that is not wasm.
 pub fn of_file(path: &Path) -> std::io::Result<Option<ModuleKind>> {
     let mut head = [0u8; 512];

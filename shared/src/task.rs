@@ -1,9 +1,16 @@
 //! [`Task`]: what an executor runs, and its encoding as an executor command line.
 //!
 //! ```text
-//! EXECUTOR [--preopen GUEST | --preopen-ro GUEST]... [--invoke FUNC] MODULE -- ARG0 ARG1...
+//! EXECUTOR [--preopen GUEST | --preopen-ro GUEST]... [--invoke FUNC] [--precompiled FD:DIGEST]
+//!          MODULE -- ARG0 ARG1...
 //! ```
 //! The environment of the executor process is the guest's environment, exactly.
+//!
+//! `--precompiled` names an inherited descriptor holding a module already compiled by this
+//! same executor (its `--precompile` mode), read from the descriptor's current offset to its
+//! end, and the [`module_digest`](crate::digest::module_digest) of the module it was compiled
+//! from. The runtime passes one only after checking that it wrote it (runw's compile cache);
+//! the executor uses it only if `MODULE` has that digest, and compiles `MODULE` otherwise.
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
@@ -28,6 +35,15 @@ pub struct Task {
     /// The guest's environment, exactly `process.env` (`KEY=value` entries).
     pub env: Vec<OsString>,
     pub preopens: Vec<Preopen>,
+    /// The compiled module, when the runtime hands one over (`--precompiled`).
+    pub precompiled: Option<PrecompiledRef>,
+}
+
+/// An inherited descriptor holding a compiled module, and the digest of its source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrecompiledRef {
+    pub fd: i32,
+    pub module_digest: String,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -42,11 +58,14 @@ pub enum TaskError {
     NoArgs,
     #[error("executor task: function name {0:?} is not UTF-8")]
     BadFunction(OsString),
+    #[error("executor task: {0:?} is not FD:DIGEST")]
+    BadPrecompiled(OsString),
 }
 
 const PREOPEN: &str = "--preopen";
 const PREOPEN_RO: &str = "--preopen-ro";
 const INVOKE: &str = "--invoke";
+const PRECOMPILED: &str = "--precompiled";
 
 impl Task {
     /// The executor's argv after argv[0].
@@ -59,6 +78,10 @@ impl Task {
         if let Some(function) = &self.function {
             out.push(INVOKE.into());
             out.push(function.into());
+        }
+        if let Some(precompiled) = &self.precompiled {
+            out.push(PRECOMPILED.into());
+            out.push(format!("{}:{}", precompiled.fd, precompiled.module_digest).into());
         }
         out.push(self.module.clone().into_os_string());
         out.push("--".into());
@@ -74,6 +97,7 @@ impl Task {
         let mut args = args.into_iter();
         let mut preopens = Vec::new();
         let mut function = None;
+        let mut precompiled = None;
         let mut module = None;
         while let Some(arg) = args.next() {
             let mut value = |name: &str| {
@@ -83,7 +107,7 @@ impl Task {
                 b"--" => {
                     let module = module.ok_or(TaskError::NoModule)?;
                     let guest_args = args.collect();
-                    return Ok(Task { module, function, args: guest_args, env, preopens });
+                    return Ok(Task { module, function, args: guest_args, env, preopens, precompiled });
                 }
                 b"--preopen" | b"--preopen-ro" => {
                     let read_only = arg.as_bytes() == PREOPEN_RO.as_bytes();
@@ -93,6 +117,10 @@ impl Task {
                 b"--invoke" => {
                     let name = value(INVOKE)?;
                     function = Some(name.into_string().map_err(TaskError::BadFunction)?);
+                }
+                b"--precompiled" => {
+                    let given = value(PRECOMPILED)?;
+                    precompiled = Some(PrecompiledRef::parse(&given).ok_or(TaskError::BadPrecompiled(given))?);
                 }
                 bytes if bytes.starts_with(b"--") => {
                     return Err(TaskError::UnknownOption(arg.to_string_lossy().into_owned()))
@@ -132,6 +160,15 @@ impl Task {
     }
 }
 
+impl PrecompiledRef {
+    fn parse(given: &OsStr) -> Option<PrecompiledRef> {
+        let (fd, digest) = given.to_str()?.split_once(':')?;
+        let fd = fd.parse::<i32>().ok().filter(|fd| *fd > 2)?;
+        let is_hex = !digest.is_empty() && digest.bytes().all(|b| b.is_ascii_hexdigit());
+        is_hex.then(|| PrecompiledRef { fd, module_digest: digest.to_owned() })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,6 +183,7 @@ mod tests {
                 Preopen { guest: "/".into(), read_only: true },
                 Preopen { guest: "/data".into(), read_only: false },
             ],
+            precompiled: Some(PrecompiledRef { fd: 7, module_digest: "00ff".into() }),
         }
     }
 
@@ -173,5 +211,9 @@ mod tests {
         assert_eq!(parse(&["m.wasm"]), Err(TaskError::NoArgs));
         assert_eq!(parse(&["--preopen"]), Err(TaskError::MissingValue("--preopen".into())));
         assert_eq!(parse(&["--bogus", "m", "--"]), Err(TaskError::UnknownOption("--bogus".into())));
+        for bad in ["-1:00", "1:00", "7", "7:", "7:xyz"] {
+            let err = Err(TaskError::BadPrecompiled(bad.into()));
+            assert_eq!(parse(&["--precompiled", bad, "m", "--"]), err);
+        }
     }
 }

@@ -1,4 +1,4 @@
-//! The wasmer engine: load, set up WASI (wasmer-wasix), run, and turn the outcome into an
+//! The wasmer engine: load (or deserialize what `--precompile` made), set up WASI (wasmer-wasix), run, and turn the outcome into an
 //! exit status. Core modules only: wasmer does not run components.
 
 use std::path::Path;
@@ -13,8 +13,50 @@ use wasmer::{Instance, Module, RuntimeError, Store};
 use wasmer_wasix::runtime::task_manager::tokio::TokioTaskManager;
 use wasmer_wasix::{PluggableRuntime, WasiEnv, WasiError};
 
-/// Runs the task; returns the executor's exit status.
-pub fn run(task: &Task) -> u8 {
+/// wasmer with its default engine (Cranelift, tuned to this host's CPU), the same for
+/// `--precompile` and for running.
+pub struct Wasmer {
+    store: Store,
+}
+
+impl Wasmer {
+    pub fn new() -> Self {
+        Wasmer { store: Store::default() }
+    }
+}
+
+impl runw_shared::executor_main::Engine for Wasmer {
+    fn id(&self) -> String {
+        let engine = self.store.engine();
+        // wasmer's deterministic id names the compiler, not the CPU features code is tuned
+        // to: both go into the identity, with wasmer's version.
+        let target = wasmer::sys::Target::default();
+        format!(
+            "wasmer-exec {} wasmer-7.4 {} {} {:?} {:?}",
+            env!("CARGO_PKG_VERSION"),
+            engine.deterministic_id(),
+            engine.artifact_format(),
+            target.triple().to_string(),
+            target.cpu_features()
+        )
+    }
+
+    fn precompile(&self, wasm: &[u8]) -> Result<Vec<u8>, String> {
+        match runw_shared::module_kind::of_bytes(wasm) {
+            Some(ModuleKind::Component) => return Err("wasmer cannot run components".into()),
+            Some(_) => {}
+            None => return Err("not a wasm module or WAT text".into()),
+        }
+        let module = Module::new(&self.store, wasm).map_err(|e| e.to_string())?;
+        module.serialize().map(|bytes| bytes.to_vec()).map_err(|e| e.to_string())
+    }
+
+    fn run(&self, task: &Task, precompiled: Option<Vec<u8>>) -> u8 {
+        run(&self.store, task, precompiled)
+    }
+}
+
+fn run(store: &Store, task: &Task, precompiled: Option<Vec<u8>>) -> u8 {
     match runw_shared::module_kind::of_file(&task.module) {
         Ok(Some(ModuleKind::Component)) => {
             return exit_code::load_failed(EXECUTOR, &task.module, &"wasmer cannot run components")
@@ -30,9 +72,8 @@ pub fn run(task: &Task) -> u8 {
     let _guard = tokio.handle().enter();
     let runtime = PluggableRuntime::new(Arc::new(TokioTaskManager::new(tokio.handle().clone())));
 
-    let mut store = Store::default();
-    // Module::from_file compiles WAT text as well as binaries.
-    let module = match Module::from_file(&store, &task.module) {
+    let mut store = Store::new(store.engine().clone());
+    let module = match load(&store, task, precompiled) {
         Ok(module) => module,
         Err(err) => return exit_code::load_failed(EXECUTOR, &task.module, &err),
     };
@@ -59,6 +100,22 @@ pub fn run(task: &Task) -> u8 {
     let status = outcome(&task.module, func.call(&mut store, &[]).map(drop));
     env.on_exit(&mut store, None);
     status
+}
+
+/// The precompiled artifact when there is one and wasmer takes it, else the module compiled.
+fn load(store: &Store, task: &Task, precompiled: Option<Vec<u8>>) -> Result<Module, String> {
+    if let Some(bytes) = precompiled {
+        // SAFETY: the runtime hands over only artifacts its compile cache wrote from this
+        // executor's `--precompile` output (same engine identity) and authenticated before
+        // passing them, with a keyed MAC no container can forge: wasmer's own
+        // deserialization checks little, so that check is what makes this sound.
+        match unsafe { Module::deserialize(store, bytes) } {
+            Ok(module) => return Ok(module),
+            Err(err) => eprintln!("{EXECUTOR}: precompiled {} rejected ({err}); compiling it", task.module.display()),
+        }
+    }
+    // Module::from_file compiles WAT text as well as binaries.
+    Module::from_file(store, &task.module).map_err(|e| e.to_string())
 }
 
 /// WASI environment, read top to bottom: argv, env, preopens. Stdio is inherited.

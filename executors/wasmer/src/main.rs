@@ -7,5 +7,5 @@ mod container_fs;
 mod engine;
 
 fn main() -> std::process::ExitCode {
-    runw_shared::executor_main::run("wasmer-exec", engine::run)
+    runw_shared::executor_main::run("wasmer-exec", &engine::Wasmer::new())
 }

@@ -1,45 +1,123 @@
-//! The wasmtime engine: load, link WASI, run, and turn the outcome into an exit status.
+//! The wasmtime engine: load (or deserialize what `--precompile` made), link WASI, run, and
+//! turn the outcome into an exit status.
 //!
 //! Core modules get WASI preview 1 (`wasmtime_wasi::p1`), components the preview 2
 //! `wasi:cli/command` world; `.wat` text is compiled by wasmtime's `wat` support.
 
+use std::hash::{Hash, Hasher};
 use std::path::Path;
 
 use runw_shared::{exit_code, ModuleKind, Task};
 
 const EXECUTOR: &str = "wasmtime-exec";
 use wasmtime::component::{Component, Linker as ComponentLinker};
-use wasmtime::{Config, Engine, Linker, Module, Store};
+use wasmtime::{Config, Engine, Linker, Module, Precompiled, Store};
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::bindings::sync::Command;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
 
-/// Runs the task; returns the executor's exit status.
-pub fn run(task: &Task) -> u8 {
-    let engine = match Engine::new(&Config::new()) {
-        Ok(engine) => engine,
-        Err(err) => return exit_code::load_failed(EXECUTOR, &task.module, &err),
-    };
-    let kind = match runw_shared::module_kind::of_file(&task.module) {
+/// wasmtime with the one configuration both modes use: what `--precompile` compiles with is
+/// what runs.
+pub struct Wasmtime {
+    engine: wasmtime::Result<Engine>,
+}
+
+impl Wasmtime {
+    pub fn new() -> Self {
+        Wasmtime { engine: Engine::new(&Config::new()) }
+    }
+}
+
+/// A compiled module or component, ready to instantiate.
+enum Program {
+    Core(Module),
+    Component(Component),
+}
+
+impl runw_shared::executor_main::Engine for Wasmtime {
+    fn id(&self) -> String {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        match &self.engine {
+            // The compatibility hash covers wasmtime's version, the target and every
+            // code-generation setting of the config.
+            Ok(engine) => engine.precompile_compatibility_hash().hash(&mut hasher),
+            Err(err) => err.to_string().hash(&mut hasher),
+        }
+        format!("wasmtime-exec {} wasmtime-48 {:016x}", env!("CARGO_PKG_VERSION"), hasher.finish())
+    }
+
+    fn precompile(&self, wasm: &[u8]) -> Result<Vec<u8>, String> {
+        let engine = self.engine.as_ref().map_err(|e| e.to_string())?;
+        let is_component = match runw_shared::module_kind::of_bytes(wasm) {
+            Some(ModuleKind::Core) => false,
+            Some(ModuleKind::Component) => true,
+            Some(ModuleKind::Text) => text_is_component(&String::from_utf8_lossy(wasm)),
+            None => return Err("not a wasm module or WAT text".into()),
+        };
+        let artifact = if is_component { engine.precompile_component(wasm) } else { engine.precompile_module(wasm) };
+        artifact.map_err(|e| e.to_string())
+    }
+
+    fn run(&self, task: &Task, precompiled: Option<Vec<u8>>) -> u8 {
+        let engine = match &self.engine {
+            Ok(engine) => engine,
+            Err(err) => return exit_code::load_failed(EXECUTOR, &task.module, err),
+        };
+        let loaded = match precompiled.map(|bytes| deserialize(engine, &bytes)) {
+            Some(Ok(program)) => Ok(program),
+            Some(Err(err)) => {
+                eprintln!("{EXECUTOR}: precompiled {} rejected ({err}); compiling it", task.module.display());
+                compile(engine, &task.module)
+            }
+            None => compile(engine, &task.module),
+        };
+        let program = match loaded {
+            Ok(program) => program,
+            Err(err) => return exit_code::load_failed(EXECUTOR, &task.module, &err),
+        };
+        let wasi = match wasi_context(task) {
+            Ok(wasi) => wasi,
+            Err(err) => return exit_code::load_failed(EXECUTOR, &task.module, &err),
+        };
+        let mut store = Store::new(engine, wasi);
+        match program {
+            Program::Core(module) => run_core(engine, &mut store, task, &module),
+            Program::Component(component) => run_component(engine, &mut store, task, &component),
+        }
+    }
+}
+
+/// Compiles the module file, whichever kind it is.
+fn compile(engine: &Engine, path: &Path) -> Result<Program, String> {
+    let kind = match runw_shared::module_kind::of_file(path) {
         Ok(Some(kind)) => kind,
-        Ok(None) => return exit_code::load_failed(EXECUTOR, &task.module, &"not a wasm module or WAT text"),
-        Err(err) => return exit_code::load_failed(EXECUTOR, &task.module, &err),
-    };
-    let wasi = match wasi_context(task) {
-        Ok(wasi) => wasi,
-        Err(err) => return exit_code::load_failed(EXECUTOR, &task.module, &err),
+        Ok(None) => return Err("not a wasm module or WAT text".into()),
+        Err(err) => return Err(err.to_string()),
     };
     let is_component = match kind {
         ModuleKind::Core => false,
         ModuleKind::Component => true,
         // Text may hold either; wasmtime parses it for both.
-        ModuleKind::Text => text_is_component(&task.module),
+        ModuleKind::Text => std::fs::read_to_string(path).is_ok_and(|t| text_is_component(&t)),
     };
-    let mut store = Store::new(&engine, wasi);
     if is_component {
-        run_component(&engine, &mut store, task)
+        Component::from_file(engine, path).map(Program::Component).map_err(|e| e.to_string())
     } else {
-        run_core(&engine, &mut store, task)
+        Module::from_file(engine, path).map(Program::Core).map_err(|e| e.to_string())
+    }
+}
+
+/// Loads an artifact of `--precompile`.
+fn deserialize(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Program> {
+    match Engine::detect_precompiled(bytes) {
+        // SAFETY: the runtime hands over only artifacts its compile cache wrote from this
+        // executor's `--precompile` output and authenticated before passing them (a keyed
+        // MAC that no container can forge); wasmtime itself rejects artifacts of another
+        // version or configuration.
+        Some(Precompiled::Module) => unsafe { Module::deserialize(engine, bytes) }.map(Program::Core),
+        // SAFETY: as above.
+        Some(Precompiled::Component) => unsafe { Component::deserialize(engine, bytes) }.map(Program::Component),
+        None => Err(wasmtime::Error::msg("not a wasmtime artifact")),
     }
 }
 
@@ -62,16 +140,12 @@ fn wasi_context(task: &Task) -> wasmtime::Result<WasiP1Ctx> {
     Ok(wasi.build_p1())
 }
 
-fn run_core(engine: &Engine, store: &mut Store<WasiP1Ctx>, task: &Task) -> u8 {
-    let module = match Module::from_file(engine, &task.module) {
-        Ok(module) => module,
-        Err(err) => return exit_code::load_failed(EXECUTOR, &task.module, &err),
-    };
+fn run_core(engine: &Engine, store: &mut Store<WasiP1Ctx>, task: &Task, module: &Module) -> u8 {
     let mut linker = Linker::new(engine);
     if let Err(err) = wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |ctx| ctx) {
         return exit_code::load_failed(EXECUTOR, &task.module, &err);
     }
-    let instance = match linker.instantiate(&mut *store, &module) {
+    let instance = match linker.instantiate(&mut *store, module) {
         Ok(instance) => instance,
         Err(err) => return outcome(&task.module, Err(err)),
     };
@@ -83,18 +157,15 @@ fn run_core(engine: &Engine, store: &mut Store<WasiP1Ctx>, task: &Task) -> u8 {
     outcome(&task.module, func.call(&mut *store, ()))
 }
 
-fn run_component(engine: &Engine, store: &mut Store<WasiP1Ctx>, task: &Task) -> u8 {
+fn run_component(engine: &Engine, store: &mut Store<WasiP1Ctx>, task: &Task, component: &Component) -> u8 {
     if let Some(function) = &task.function {
         return exit_code::load_failed(EXECUTOR, &task.module, &format!("components run wasi:cli/run, not {function:?}"));
     }
-    let component = match Component::from_file(engine, &task.module) {
-        Ok(component) => component,
-        Err(err) => return exit_code::load_failed(EXECUTOR, &task.module, &err),
-    };
     let mut linker = ComponentLinker::new(engine);
-    if let Err(err) = wasmtime_wasi::p2::add_to_linker_sync(&mut linker) {        return exit_code::load_failed(EXECUTOR, &task.module, &err);
+    if let Err(err) = wasmtime_wasi::p2::add_to_linker_sync(&mut linker) {
+        return exit_code::load_failed(EXECUTOR, &task.module, &err);
     }
-    let command = match Command::instantiate(&mut *store, &component, &linker) {
+    let command = match Command::instantiate(&mut *store, component, &linker) {
         Ok(command) => command,
         Err(err) => return exit_code::load_failed(EXECUTOR, &task.module, &err),
     };
@@ -125,13 +196,10 @@ fn outcome(module: &Path, result: wasmtime::Result<()>) -> u8 {
     exit_code::trapped(EXECUTOR, module, &err)
 }
 
-
 /// WAT text of a component starts with `(component` once comments are skipped.
-fn text_is_component(path: &Path) -> bool {
-    std::fs::read_to_string(path).is_ok_and(|text| {
-        text.lines()
-            .map(str::trim)
-            .find(|l| !l.is_empty() && !l.starts_with(";;"))
-            .is_some_and(|l| l.starts_with("(component"))
-    })
+fn text_is_component(text: &str) -> bool {
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with(";;"))
+        .is_some_and(|l| l.starts_with("(component"))
 }

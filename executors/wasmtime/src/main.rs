@@ -6,5 +6,5 @@
 mod engine;
 
 fn main() -> std::process::ExitCode {
-    runw_shared::executor_main::run("wasmtime-exec", engine::run)
+    runw_shared::executor_main::run("wasmtime-exec", &engine::Wasmtime::new())
 }

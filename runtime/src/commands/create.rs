@@ -45,7 +45,7 @@ pub fn build_init(root: &Path, opts: &InitOptions) -> Result<Container> {
         anyhow::bail!("container {:?} already exists", opts.id);
     }
     let spec = crate::bundle::check(opts.bundle)?;
-    let executor = RunwExecutor::for_spec(&spec)?;
+    let executor = RunwExecutor::for_spec(&spec, opts.bundle)?;
     let result = ContainerBuilder::new(opts.id.to_owned(), SyscallType::default())
         .with_executor(executor)
         .with_root_path(root)?

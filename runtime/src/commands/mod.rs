@@ -1,5 +1,6 @@
 //! One file per subcommand; each is a few lines around libcontainer.
 
+pub mod cache;
 pub mod completion;
 pub mod create;
 pub mod delete;

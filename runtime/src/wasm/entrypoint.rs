@@ -22,6 +22,15 @@ const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/s
 
 /// Resolves `process.args[0]`; `Err` names the entrypoint when it cannot be found or read.
 pub fn resolve(spec: &Spec) -> Result<Entrypoint, String> {
+    let (path, function) = locate(spec, &|p: &Path| p.is_file())?;
+    let kind = runw_shared::module_kind::of_file(&path)
+        .map_err(|err| format!("cannot read entrypoint {}: {err}", path.display()))?;
+    Ok(Entrypoint { path, function, kind })
+}
+
+/// Finds `process.args[0]` as execvp would, `is_file` telling which container paths are
+/// files (relative ones are relative to `process.cwd`); returns the path and the function.
+pub fn locate(spec: &Spec, is_file: &dyn Fn(&Path) -> bool) -> Result<(PathBuf, Option<String>), String> {
     let process = spec.process().as_ref().ok_or("the spec has no process")?;
     let given = process.args().as_ref().and_then(|a| a.first()).ok_or("process.args is empty")?;
     let env_path = process
@@ -32,25 +41,23 @@ pub fn resolve(spec: &Spec) -> Result<Entrypoint, String> {
         .unwrap_or(DEFAULT_PATH);
     // `file#func` selects a function, unless a file of that exact name exists.
     let (name, function) = match given.rsplit_once('#') {
-        Some((file, func)) if !func.is_empty() && find(given, env_path).is_none() => {
+        Some((file, func)) if !func.is_empty() && find(given, env_path, is_file).is_none() => {
             (file, Some(func.to_owned()))
         }
         _ => (given.as_str(), None),
     };
-    let path = find(name, env_path).ok_or_else(|| format!("entrypoint {name:?} not found in the container"))?;
-    let kind = runw_shared::module_kind::of_file(&path)
-        .map_err(|err| format!("cannot read entrypoint {}: {err}", path.display()))?;
-    Ok(Entrypoint { path, function, kind })
+    let path = find(name, env_path, is_file).ok_or_else(|| format!("entrypoint {name:?} not found in the container"))?;
+    Ok((path, function))
 }
 
-fn find(name: &str, env_path: &str) -> Option<PathBuf> {
+fn find(name: &str, env_path: &str, is_file: &dyn Fn(&Path) -> bool) -> Option<PathBuf> {
     if name.contains('/') {
         let path = PathBuf::from(name);
-        return path.is_file().then_some(path);
+        return is_file(&path).then_some(path);
     }
     env_path
         .split(':')
         .filter(|dir| !dir.is_empty())
         .map(|dir| Path::new(dir).join(name))
-        .find(|candidate| candidate.is_file())
+        .find(|candidate| is_file(candidate))
 }

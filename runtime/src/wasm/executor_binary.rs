@@ -14,10 +14,10 @@
 //! pod's PID namespace) that reopens it for writing gets EROFS instead of the host's binary
 //! (the CVE-2019-5736 class of attack).
 
-use std::ffi::CString;
-use std::os::fd::{FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
+
+use crate::read_only_tree;
 
 /// The executor this runw was built to use by default.
 pub const DEFAULT: &str = if cfg!(feature = "wasmtime") {
@@ -90,65 +90,8 @@ fn choose(installed: Vec<PathBuf>) -> Option<PathBuf> {
 fn open_read_only(path: &Path) -> std::io::Result<OwnedFd> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = path.file_name().ok_or_else(|| std::io::Error::from_raw_os_error(libc::EISDIR))?;
-    let tree = open_tree_read_only(dir)?;
-    let name = CString::new(name.as_bytes()).map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
-    // SAFETY: `tree` is a valid descriptor and `name` a NUL-terminated string; the result is
-    // checked before it is owned.
-    let fd = unsafe { libc::openat(std_fd(&tree), name.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) };
-    owned(fd)
-}
-
-/// `struct mount_attr` of <linux/mount.h>.
-#[repr(C)]
-struct MountAttr {
-    attr_set: u64,
-    attr_clr: u64,
-    propagation: u64,
-    userns_fd: u64,
-}
-
-const OPEN_TREE_CLONE: libc::c_uint = 1;
-const MOUNT_ATTR_RDONLY: u64 = 0x1;
-
-/// A detached clone of the mount holding `dir`, made read-only; it lives while fds use it.
-fn open_tree_read_only(dir: &Path) -> std::io::Result<OwnedFd> {
-    let dir = CString::new(dir.as_os_str().as_bytes())
-        .map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
-    let flags = OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint;
-    // SAFETY: open_tree takes a dirfd, a NUL-terminated path and flags; the result is checked.
-    let fd = unsafe { libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, dir.as_ptr(), flags) };
-    let tree = owned(fd as libc::c_int)?;
-    let attr = MountAttr { attr_set: MOUNT_ATTR_RDONLY, attr_clr: 0, propagation: 0, userns_fd: 0 };
-    let empty = c"";
-    // SAFETY: `tree` is a mount fd from open_tree; `attr` is a valid mount_attr of the size
-    // passed; AT_EMPTY_PATH makes the call act on `tree` itself.
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_mount_setattr,
-            std_fd(&tree),
-            empty.as_ptr(),
-            libc::AT_EMPTY_PATH as libc::c_uint,
-            &attr as *const MountAttr,
-            std::mem::size_of::<MountAttr>(),
-        )
-    };
-    if rc < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(tree)
-}
-
-fn std_fd(fd: &OwnedFd) -> libc::c_int {
-    use std::os::fd::AsRawFd;
-    fd.as_raw_fd()
-}
-
-fn owned(fd: libc::c_int) -> std::io::Result<OwnedFd> {
-    if fd < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: a non-negative return of open(2)-like calls is a new descriptor we own.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    let tree = read_only_tree::open(dir)?;
+    read_only_tree::open_in(&tree, Path::new(name), libc::O_PATH)
 }
 
 #[cfg(test)]

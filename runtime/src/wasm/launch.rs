@@ -7,8 +7,10 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 use libcontainer::oci_spec::runtime::Spec;
-use nix::fcntl::AtFlags;
-use runw_shared::Task;
+use nix::fcntl::{fcntl, AtFlags, FcntlArg, FdFlag};
+use runw_shared::{PrecompiledRef, Task};
+
+use crate::compile_cache::Artifact;
 
 use super::executor_binary::ExecutorBinary;
 use super::preopens;
@@ -33,11 +35,23 @@ pub fn task(spec: &Spec, module: PathBuf, function: Option<String>) -> Task {
         args,
         env: strings(process.and_then(|p| p.env().as_ref())),
         preopens: preopens::for_spec(spec, Path::is_dir),
+        precompiled: None,
     }
 }
 
-/// Replaces this process with the executor. Returns only on failure.
-pub fn exec(executor: &ExecutorBinary, task: &Task) -> std::io::Error {
+/// Replaces this process with the executor, handing it `precompiled` (kept open across the
+/// exec) when there is one. Returns only on failure.
+pub fn exec(executor: &ExecutorBinary, task: &Task, precompiled: Option<&Artifact>) -> std::io::Error {
+    let mut task = task.clone();
+    if let Some(artifact) = precompiled {
+        if let Err(errno) = fcntl(artifact.fd.as_raw_fd(), FcntlArg::F_SETFD(FdFlag::empty())) {
+            return errno.into();
+        }
+        task.precompiled = Some(PrecompiledRef {
+            fd: artifact.fd.as_raw_fd(),
+            module_digest: artifact.module_digest.clone(),
+        });
+    }
     let to_c = |s: &[u8]| CString::new(s).map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL));
     let mut argv = Vec::with_capacity(task.args.len() + task.preopens.len() * 2 + 4);
     for arg in std::iter::once(OsString::from(&executor.name)).chain(task.to_args()) {

@@ -1,9 +1,11 @@
 //! Wasm workloads: which containers are wasm (`annotations`), what their entrypoint is
 //! (`entrypoint`), what the guest may open (`preopens`), and how the executor is found
-//! (`executor_binary`) and started (`launch`).
+//! (`executor_binary`) and started (`launch`), and the module as the host sees it before the
+//! container exists (`host_module`, for the compile cache).
 
 pub mod annotations;
 pub mod entrypoint;
 pub mod executor_binary;
+pub mod host_module;
 pub mod launch;
 pub mod preopens;

@@ -1,0 +1,130 @@
+//! One cache entry: a header that authenticates it, then the executor's artifact.
+//!
+//! ```text
+//! magic "RUNWART1" (8) | key (32) | artifact length, u64 LE (8) | MAC (32) | artifact
+//! ```
+//!
+//! MAC = BLAKE3 keyed with the cache's secret, over magic, key, length and artifact. Only a
+//! writer holding the secret (runw, as root, on this host) can make an entry that verifies;
+//! an entry that does not verify is removed and never handed to an executor.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+
+use super::layout::Layout;
+use super::secret::Secret;
+use super::CacheError;
+use crate::read_only_tree;
+
+const MAGIC: &[u8; 8] = b"RUNWART1";
+/// Header length; the artifact starts at this offset.
+pub const HEADER_LEN: u64 = 80;
+
+/// What names an entry: the module's digest and the engine's identity, hashed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key([u8; 32]);
+
+impl Key {
+    pub fn new(module_digest: &str, engine_id: &str) -> Key {
+        let mut hasher = blake3::Hasher::new_derive_key("runw compile cache entry key v1");
+        hasher.update(module_digest.as_bytes());
+        hasher.update(&[0]);
+        hasher.update(engine_id.as_bytes());
+        Key(*hasher.finalize().as_bytes())
+    }
+
+    /// The entry's file name: the key in hex.
+    pub fn name(&self) -> String {
+        blake3::Hash::from_bytes(self.0).to_hex().to_string()
+    }
+}
+
+fn mac(secret: &Secret, key: &Key, len: u64, artifact: &mut impl Read) -> std::io::Result<blake3::Hash> {
+    let mut hasher = blake3::Hasher::new_keyed(secret.bytes());
+    hasher.update(MAGIC);
+    hasher.update(&key.0);
+    hasher.update(&len.to_le_bytes());
+    let hashed = std::io::copy(&mut artifact.take(len), &mut hasher)?;
+    if hashed != len {
+        return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "artifact shorter than its header says"));
+    }
+    Ok(hasher.finalize())
+}
+
+/// Makes room for the header in a new, empty `file`: the artifact is written after it.
+pub fn begin(mut file: &File) -> std::io::Result<()> {
+    use std::io::Write;
+    file.write_all(&[0u8; HEADER_LEN as usize])
+}
+
+/// Writes the header of `file`, whose artifact was written from offset [`HEADER_LEN`].
+pub fn seal(file: &File, key: &Key, secret: &Secret) -> std::io::Result<()> {
+    let total = file.metadata()?.len();
+    let len = total.checked_sub(HEADER_LEN).filter(|len| *len > 0).ok_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, "the executor wrote no artifact")
+    })?;
+    let mut reader = file;
+    reader.seek(SeekFrom::Start(HEADER_LEN))?;
+    let mac = mac(secret, key, len, &mut reader)?;
+    let mut header = Vec::with_capacity(HEADER_LEN as usize);
+    header.extend_from_slice(MAGIC);
+    header.extend_from_slice(&key.0);
+    header.extend_from_slice(&len.to_le_bytes());
+    header.extend_from_slice(mac.as_bytes());
+    file.write_all_at(&header, 0)
+}
+
+/// The entry for `key`, opened read-only through a read-only mount and positioned at its
+/// artifact, if it exists and verifies. An entry that fails verification is removed.
+pub fn open_verified(layout: &Layout, key: &Key, secret: &Secret) -> Result<Option<OwnedFd>, CacheError> {
+    let entries = layout.entries();
+    let tree = read_only_tree::open(&entries).map_err(CacheError::io(&entries))?;
+    let fd = match read_only_tree::open_in(&tree, Path::new(&key.name()), libc::O_RDONLY) {
+        Ok(fd) => fd,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(CacheError::Io { path: layout.entry_path(key), source: err }),
+    };
+    let mut file = File::from(fd);
+    match verify(&mut file, key, secret) {
+        Ok(()) => {
+            file.seek(SeekFrom::Start(HEADER_LEN)).map_err(CacheError::io(&layout.entry_path(key)))?;
+            Ok(Some(OwnedFd::from(file)))
+        }
+        Err(reason) => {
+            let path = layout.entry_path(key);
+            tracing::warn!(path = %path.display(), "compile cache: removing an entry that does not verify: {reason}");
+            let _ = std::fs::remove_file(&path);
+            Ok(None)
+        }
+    }
+}
+
+/// Checks header and MAC; `Err` says what is wrong.
+fn verify(file: &mut File, key: &Key, secret: &Secret) -> Result<(), String> {
+    let mut header = [0u8; HEADER_LEN as usize];
+    file.read_exact(&mut header).map_err(|_| "truncated header".to_owned())?;
+    if &header[..8] != MAGIC {
+        return Err("not a runw cache entry".into());
+    }
+    if header[8..40] != key.0 {
+        return Err("the header names another key".into());
+    }
+    let mut len = [0u8; 8];
+    len.copy_from_slice(&header[40..48]);
+    let len = u64::from_le_bytes(len);
+    let size = file.metadata().map_err(|e| e.to_string())?.len();
+    if size != HEADER_LEN.saturating_add(len) {
+        return Err(format!("{size} bytes where the header says {}", HEADER_LEN.saturating_add(len)));
+    }
+    let computed = mac(secret, key, len, file).map_err(|e| e.to_string())?;
+    let mut stored = [0u8; 32];
+    stored.copy_from_slice(&header[48..80]);
+    // blake3::Hash compares in constant time.
+    if computed != blake3::Hash::from_bytes(stored) {
+        return Err("MAC mismatch: corrupt, or not written by this runw".into());
+    }
+    Ok(())
+}
