@@ -1,0 +1,249 @@
+#!/usr/bin/env python3
+"""runw's benchmark suite, all measured in one run; ci/bench builds and then calls this.
+
+Prints one table: medians over repeated runs, as ratios against references measured in the
+same run. Rows:
+  start-to-exit latency (hyperfine): `runc run` of a native static hello bundle (the
+    reference for a container start), `runw run` of the same bundle; per executor built,
+    hello.wasm and big.wasm (a ~6 MB Rust program) in a rootfs holding only the module,
+    cold (compile cache cleared before every run) and warm, and the executor alone on the
+    host (compiling, and loading the artifact the cache holds) to show the container's share;
+  memory: peak RSS of one `runw run` of hello.wasm (GNU time), and the total PSS of 100 idle
+    wasm containers started at once against 100 idle native containers under runc;
+  CPU-bound: SHA-256 of 100 MB in a container (warm) against the same executor on the host,
+    as measured and less the container's share of any start (warm hello in a container
+    minus the same executor loading hello's artifact on the host).
+Then checks the targets: warm hello no slower than `runc run` of native hello; warm at
+least 5x faster than cold on big.wasm; CPU-bound code within 2 percent.
+
+Usage: ci/bench.py [runs]   (default 30; cold big.wasm runs a fifth of that, at least 3)
+"""
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import blake3
+
+TARGET = os.environ["CARGO_TARGET_DIR"]
+RUNW = os.environ["RUNW_BIN"]
+WASM_DIR = f"{TARGET}/wasm32-wasip1/release"
+RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 30
+EXECUTORS = [e for e in ("wasmtime-exec", "wasmer-exec", "wasmedge-exec")
+             if os.access(f"{TARGET}/release/{e}", os.X_OK)]
+IDLE = 100
+WORK = tempfile.mkdtemp(prefix="runw-bench.")
+
+
+def bundle(name, args, annotations, files):
+    """A bundle whose rootfs holds `files` ({container path: host path}), running `args`."""
+    path = f"{WORK}/{name}"
+    os.makedirs(f"{path}/rootfs")
+    subprocess.run([RUNW, "spec", "--bundle", path], check=True)
+    with open(f"{path}/config.json") as f:
+        config = json.load(f)
+    config["process"]["args"] = args
+    config["process"]["terminal"] = False
+    config["annotations"] = annotations
+    with open(f"{path}/config.json", "w") as f:
+        json.dump(config, f)
+    for dest, src in files.items():
+        os.makedirs(os.path.dirname(f"{path}/rootfs{dest}"), exist_ok=True)
+        shutil.copy(src, f"{path}/rootfs{dest}")
+    return path
+
+
+def native_bundle(name, args):
+    return bundle(name, args, {}, {"/bin/busybox": "/bin/busybox"})
+
+
+def wasm_bundle(name, module, args=()):
+    return bundle(name, [f"/{module}.wasm", *args], {"module.wasm.image/variant": "compat"},
+                  {f"/{module}.wasm": f"{WASM_DIR}/{module}.wasm"})
+
+
+def env_for(executor):
+    return {"RUNW_EXECUTOR": f"{TARGET}/release/{executor}", "RUNW_CACHE_DIR": f"{WORK}/cache-{executor}"}
+
+
+def with_env(env, cmd):
+    return " ".join(["env", *(f"{k}={v}" for k, v in env.items()), cmd])
+
+
+def hyperfine(cmd, runs, prepare=None):
+    """Median wall time in ms of `cmd` over `runs` runs."""
+    out = f"{WORK}/hf.json"
+    args = ["hyperfine", "--shell=none", "--style", "none", "--runs", str(runs), "--export-json", out,
+            "--output", "null", "--warmup", "0" if prepare else "3"]
+    if prepare:
+        args += ["--prepare", prepare]
+    done = subprocess.run(args + [cmd], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if done.returncode != 0:
+        sys.exit(f"bench: {cmd} failed: {done.stderr.strip()}")
+    with open(out) as f:
+        return statistics.median(json.load(f)["results"][0]["times"]) * 1000
+
+
+def peak_rss_mib(cmd, env):
+    """Median over 5 runs of GNU time's maximum RSS (runw and the container it waits for)."""
+    values = []
+    for _ in range(5):
+        r = subprocess.run(["/usr/bin/time", "-f", "%M", "sh", "-c", cmd], env={**os.environ, **env},
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=True)
+        values.append(int(r.stderr.strip().splitlines()[-1]))
+    return statistics.median(values) / 1024
+
+
+def pss_mib(pid):
+    """Proportional set size of a process, in MiB."""
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def idle_fleet(runtime, root, path, env):
+    """Starts IDLE detached containers of bundle `path` at once; returns (seconds to start
+    them all, total PSS MiB of their processes), then removes them."""
+    ids = [f"idle{i}" for i in range(IDLE)]
+    def start(cid):
+        subprocess.run([runtime, "--root", root, "run", "--detach", "--bundle", path, cid],
+                       env={**os.environ, **env}, check=True,
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    began = time.monotonic()
+    with ThreadPoolExecutor(max_workers=IDLE) as pool:
+        list(pool.map(start, ids))
+    elapsed = time.monotonic() - began
+    time.sleep(1)
+    total = 0.0
+    for cid in ids:
+        state = json.loads(subprocess.run([runtime, "--root", root, "state", cid], check=True,
+                                          capture_output=True, text=True).stdout)
+        total += pss_mib(state["pid"])
+    for cid in ids:
+        subprocess.run([runtime, "--root", root, "delete", "--force", cid], env={**os.environ, **env},
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return elapsed, total
+
+
+def artifact(executor, module):
+    """The raw artifact `executor --precompile` makes of `module`, and the module's digest."""
+    src = f"{WASM_DIR}/{module}.wasm"
+    out = f"{WORK}/{executor}-{module}.artifact"
+    with open(src, "rb") as i, open(out, "wb") as o:
+        subprocess.run([f"{TARGET}/release/{executor}", "--precompile"], stdin=i, stdout=o, check=True)
+    with open(src, "rb") as f:
+        return out, blake3.blake3(f.read()).hexdigest()
+
+
+def main():
+    rows = []  # (section, label, value, unit, ratio-reference key or None)
+    results = {}
+
+    native = native_bundle("native", ["busybox", "echo", "hello"])
+    results["runc"] = hyperfine(f"runc --root {WORK}/s-runc run --bundle {native} n1", RUNS)
+    rows.append(("start", "runc run, native hello (reference)", results["runc"], "runc"))
+    results["runw-native"] = hyperfine(f"{RUNW} --root {WORK}/s-runw run --bundle {native} n2", RUNS)
+    rows.append(("start", "runw run, native hello", results["runw-native"], "runc"))
+
+    hello = wasm_bundle("hello", "hello")
+    big = wasm_bundle("big", "big")
+    hashing = wasm_bundle("hash", "hash", ["100"])
+    for ex in EXECUTORS:
+        env = env_for(ex)
+        binary = f"{TARGET}/release/{ex}"
+        clear = with_env(env, f"{RUNW} cache clear")
+        for module, path, cold_runs in (("hello", hello, RUNS), ("big", big, max(3, RUNS // 5))):
+            run = with_env(env, f"{RUNW} --root {WORK}/s-{ex} run --bundle {path} {module}")
+            cold = hyperfine(run, cold_runs, prepare=clear)
+            warm = hyperfine(run, RUNS)
+            results[f"{ex}-{module}-cold"], results[f"{ex}-{module}-warm"] = cold, warm
+            rows.append(("start", f"runw run, {module}.wasm, cold ({ex})", cold, "runc"))
+            rows.append(("start", f"runw run, {module}.wasm, warm ({ex})", warm, "runc"))
+            src = f"{WASM_DIR}/{module}.wasm"
+            host_cold = hyperfine(f"{binary} {src} -- {module}", cold_runs)
+            art, digest = artifact(ex, module)
+            host_warm = hyperfine(f"sh -c '{binary} --precompiled 3:{digest} {src} -- {module} 3<{art}'", RUNS)
+            rows.append(("start", f"{ex} on the host, {module}.wasm, compiling", host_cold, "runc"))
+            rows.append(("start", f"{ex} on the host, {module}.wasm, precompiled", host_warm, "runc"))
+            results[f"{ex}-{module}-host-warm"] = host_warm
+        results[f"{ex}-rss"] = peak_rss_mib(f"{RUNW} --root {WORK}/s-{ex} run --bundle {hello} rss", env)
+
+        run = with_env(env, f"{RUNW} --root {WORK}/s-{ex} run --bundle {hashing} hash")
+        art, digest = artifact(ex, "hash")
+        src = f"{WASM_DIR}/hash.wasm"
+        results[f"{ex}-cpu-container"] = hyperfine(run, max(5, RUNS // 3))
+        results[f"{ex}-cpu-host"] = hyperfine(
+            f"sh -c '{binary} --precompiled 3:{digest} {src} -- hash 100 3<{art}'", max(5, RUNS // 3))
+
+    runc_rss = peak_rss_mib(f"runc --root {WORK}/s-runc run --bundle {native} rss", {})
+    idle_native = native_bundle("idle-native", ["busybox", "sleep", "600"])
+    native_start, native_pss = idle_fleet("runc", f"{WORK}/s-idle-runc", idle_native, {})
+    idle_wasm = wasm_bundle("idle-wasm", "idle", ["600"])
+    fleets = {}
+    for ex in EXECUTORS:
+        env = env_for(ex)
+        # Warm the cache for the idle module: one short run of it.
+        short = wasm_bundle(f"idle-short-{ex}", "idle", ["0"])
+        subprocess.run([RUNW, "--root", f"{WORK}/s-warm", "run", "--bundle", short, "short"],
+                       env={**os.environ, **env}, stdout=subprocess.DEVNULL, check=True)
+        fleets[ex] = idle_fleet(RUNW, f"{WORK}/s-idle-{ex}", idle_wasm, env)
+
+    ref = results["runc"]
+    print(f"{'start-to-exit latency':<52} {'median ms':>10} {'vs runc':>8}")
+    for _, label, value, _ in rows:
+        print(f"{label:<52} {value:>10.1f} {value / ref:>7.2f}x")
+    print()
+    print(f"{'memory':<52} {'MiB':>10} {'vs runc':>8}")
+    print(f"{'peak RSS, runc run, native hello (reference)':<52} {runc_rss:>10.1f} {1:>7.2f}x")
+    for ex in EXECUTORS:
+        rss = results[f"{ex}-rss"]
+        print(f"{f'peak RSS, runw run, hello.wasm ({ex})':<52} {rss:>10.1f} {rss / runc_rss:>7.2f}x")
+    print(f"{f'{IDLE} idle native containers, runc: total PSS':<52} {native_pss:>10.1f} {1:>7.2f}x"
+          f"   (started in {native_start:.1f} s)")
+    for ex, (started, pss) in fleets.items():
+        print(f"{f'{IDLE} idle wasm containers ({ex}): total PSS':<52} {pss:>10.1f} {pss / native_pss:>7.2f}x"
+              f"   (started in {started:.1f} s, {pss / IDLE:.1f} MiB each)")
+    print()
+    print(f"{'CPU-bound: SHA-256 of 100 MB':<52} {'median ms':>10} {'vs host':>8}")
+    for ex in EXECUTORS:
+        host, container = results[f"{ex}-cpu-host"], results[f"{ex}-cpu-container"]
+        # What a container adds to any start (warm hello in a container minus on the host)
+        # is not the cost of running code: the code's share is the rest.
+        start_share = results[f"{ex}-hello-warm"] - results[f"{ex}-hello-host-warm"]
+        results[f"{ex}-cpu-code"] = container - start_share
+        print(f"{f'{ex} on the host, precompiled (reference)':<52} {host:>10.1f} {1:>7.2f}x")
+        print(f"{f'runw run, warm ({ex})':<52} {container:>10.1f} {container / host:>7.2f}x")
+        print(f"{f'  less the container start share ({start_share:.1f} ms)':<52} "
+              f"{container - start_share:>10.1f} {(container - start_share) / host:>7.2f}x")
+    print()
+    print("targets")
+    failed = 0
+    for ex in EXECUTORS:
+        checks = [
+            (f"warm hello.wasm ({ex}) no slower than runc run of native hello",
+             results[f"{ex}-hello-warm"] <= ref, f"{results[f'{ex}-hello-warm']:.1f} vs {ref:.1f} ms"),
+            (f"warm big.wasm ({ex}) at least 5x faster than cold",
+             results[f"{ex}-big-cold"] >= 5 * results[f"{ex}-big-warm"],
+             f"{results[f'{ex}-big-cold'] / results[f'{ex}-big-warm']:.1f}x"),
+            (f"CPU-bound code in a container ({ex}) within 2% of the host",
+             results[f"{ex}-cpu-code"] <= 1.02 * results[f"{ex}-cpu-host"],
+             f"{(results[f'{ex}-cpu-code'] / results[f'{ex}-cpu-host'] - 1) * 100:+.1f}%"
+             f" (start included: {(results[f'{ex}-cpu-container'] / results[f'{ex}-cpu-host'] - 1) * 100:+.1f}%)"),
+        ]
+        for what, ok, detail in checks:
+            failed += not ok
+            print(f"  {'met ' if ok else 'MISSED'} {what}: {detail}")
+    shutil.rmtree(WORK, ignore_errors=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
