@@ -7,6 +7,8 @@
 
 pub mod bundle;
 pub mod console;
+pub mod containerd;
+pub mod cri;
 pub mod executor;
 pub mod leftovers;
 pub mod podman;

@@ -159,3 +159,30 @@ fn bad_log_format() {
     let runw = Runw::new();
     runw.run(["--log-format", "xml", "list"]).assert_one_line_error("--log-format");
 }
+
+#[test]
+fn oom_score_adj_that_needs_a_missing_capability() {
+    let runw = Runw::new();
+    let mut bundle = Bundle::new(&["true"]);
+    bundle.edit(|c| c["process"]["oomScoreAdj"] = serde_json::json!(-998));
+    let id = unique_id("oom");
+    let out = create(&runw, bundle.path(), &id);
+    // Lowering the score that far needs CAP_SYS_RESOURCE: where runw has it the container is
+    // made.
+    const CAP_SYS_RESOURCE: u32 = 24;
+    let capable = caps_effective() & (1 << CAP_SYS_RESOURCE) != 0;
+    if capable {
+        assert_eq!(out.code, 0, "{out:?}");
+        runw.ok(["delete", "--force", &id]);
+    } else {
+        out.assert_one_line_error("process.oomScoreAdj -998");
+    }
+    leftovers::assert_none(&runw, &id, Some(bundle.path()));
+}
+
+/// This process's effective capabilities (runw, run by it, gets the same).
+fn caps_effective() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("CapEff:")).unwrap();
+    u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap()
+}

@@ -32,7 +32,37 @@ pub fn check(bundle: &Path) -> Result<Spec> {
     if spec.linux().is_none() {
         bail!("{}: linux section is missing", config.display());
     }
+    if let Some(wanted) = spec.process().as_ref().and_then(|p| p.oom_score_adj()) {
+        check_oom_score_adj(&config, wanted)?;
+    }
     Ok(spec)
+}
+
+/// Lowering the OOM score adjustment below the lowest value a privileged process set needs
+/// CAP_SYS_RESOURCE; without it libcontainer fails late with a bare "io error" (runc, alike,
+/// with a pipe error). The kernel does not show that floor, so runw tries the value on itself
+/// (the container's init inherits runw's) and puts its own back: raising is always allowed.
+fn check_oom_score_adj(config: &Path, wanted: i32) -> Result<()> {
+    const OWN: &str = "/proc/self/oom_score_adj";
+    let Some(current) = std::fs::read_to_string(OWN).ok().and_then(|s| s.trim().parse::<i32>().ok()) else {
+        return Ok(());
+    };
+    if wanted >= current {
+        return Ok(());
+    }
+    match std::fs::write(OWN, wanted.to_string()) {
+        Ok(()) => {
+            let _ = std::fs::write(OWN, current.to_string());
+            Ok(())
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::PermissionDenied => bail!(
+            "{}: process.oomScoreAdj {wanted} is below what runw may set without CAP_SYS_RESOURCE \
+             (its own is {current}); give runw that capability, or raise the value \
+             (containerd: restrict_oom_score_adj = true)",
+            config.display()
+        ),
+        Err(_) => Ok(()),
+    }
 }
 
 #[cfg(test)]

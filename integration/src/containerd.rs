@@ -1,0 +1,152 @@
+//! Debian's containerd with its CRI plugin, started with a config, root, state and socket of
+//! the test's own (never the system's), its `runc` runtime's `BinaryName` pointing at runw,
+//! and `pod_annotations` letting the wasm annotations through, as crun's Kubernetes docs
+//! describe. No registry is reachable: images are built locally with podman and imported
+//! with `ctr -n k8s.io images import`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::podman::Podman;
+use crate::runw::Outcome;
+
+/// The sandbox image: busybox waiting, as `pause` does, until it is told to stop.
+pub const PAUSE_IMAGE: &str = "localhost/runw-pause:test";
+
+pub struct Containerd {
+    dir: PathBuf,
+    child: Child,
+    pub socket: PathBuf,
+}
+
+/// The config: CRI with runw as the default runtime, through containerd's runc shim.
+fn config(dir: &Path, runw: &Path) -> String {
+    let d = dir.display();
+    format!(
+        r#"version = 2
+root = "{d}/root"
+state = "{d}/state"
+
+[grpc]
+  address = "{d}/containerd.sock"
+[ttrpc]
+  address = "{d}/containerd.sock.ttrpc"
+
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "{PAUSE_IMAGE}"
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+  enable_selinux = false
+  disable_apparmor = true
+  # This machine lacks CAP_SYS_RESOURCE, which lowering a pod's OOM score needs (runc and
+  # runw both refuse); containerd then keeps scores at or above its own.
+  restrict_oom_score_adj = true
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "{d}/cni"
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "native"
+    default_runtime_name = "runw"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runw]
+      runtime_type = "io.containerd.runc.v2"
+      pod_annotations = ["module.wasm.image/*", "run.oci.handler"]
+      container_annotations = ["module.wasm.image/*", "run.oci.handler"]
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runw.options]
+        BinaryName = "{runw}"
+        Root = "{d}/runw-root"
+        SystemdCgroup = false
+"#,
+        runw = runw.display()
+    )
+}
+
+impl Containerd {
+    /// Starts containerd and waits for its socket.
+    pub fn start() -> Containerd {
+        assert!(nix::unistd::geteuid().is_root(), "the containerd tests need root");
+        assert!(Path::new("/usr/bin/containerd").exists(), "containerd is missing: install Debian's containerd (ci/setup does)");
+        let dir = tempfile::Builder::new().prefix("runw-containerd-").tempdir().unwrap().keep();
+        std::fs::create_dir_all(dir.join("cni")).unwrap();
+        std::fs::write(dir.join("config.toml"), config(&dir, &crate::runw::binary())).unwrap();
+        let log = std::fs::File::create(dir.join("containerd.log")).unwrap();
+        let child = Command::new("/usr/bin/containerd")
+            .arg("--config")
+            .arg(dir.join("config.toml"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let socket = dir.join("containerd.sock");
+        let mut containerd = Containerd { dir, child, socket };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while containerd.ctr(&["version"]).code != 0 {
+            if let Ok(Some(status)) = containerd.child.try_wait() {
+                panic!("containerd exited ({status}): {}", containerd.log());
+            }
+            assert!(Instant::now() < deadline, "containerd did not come up: {}", containerd.log());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        containerd
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("containerd.log")).unwrap_or_default()
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// `ctr --address SOCKET --namespace k8s.io ARGS`.
+    pub fn ctr(&self, args: &[&str]) -> Outcome {
+        let out = Command::new("ctr")
+            .arg("--address")
+            .arg(&self.socket)
+            .args(["--namespace", "k8s.io"])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        Outcome::from(out)
+    }
+
+    /// Copies `image` from the tests' podman storage into containerd's k8s.io namespace.
+    pub fn import(&self, podman: &Podman, image: &str) {
+        let tar = self.dir.join(format!("{}.tar", image.replace(['/', ':'], "_")));
+        podman.ok(&["save", "--format", "docker-archive", "--output", tar.to_str().unwrap(), image]);
+        let out = self.ctr(&["images", "import", tar.to_str().unwrap()]);
+        assert_eq!(out.code, 0, "ctr images import {image}: {}", out.stderr);
+    }
+
+    /// Builds the sandbox image on the tests' busybox image and imports it.
+    pub fn import_pause(&self, podman: &Podman) {
+        let context = tempfile::tempdir().unwrap();
+        let containerfile = format!(
+            "FROM {}\nENTRYPOINT [\"/bin/sh\", \"-c\", \"trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done\"]\n",
+            crate::podman::IMAGE
+        );
+        std::fs::write(context.path().join("Containerfile"), containerfile).unwrap();
+        podman.ok(&["build", "--quiet", "--tag", PAUSE_IMAGE, context.path().to_str().unwrap()]);
+        self.import(podman, PAUSE_IMAGE);
+    }
+}
+
+impl Drop for Containerd {
+    fn drop(&mut self) {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), nix::sys::signal::SIGTERM);
+        let _ = self.child.wait();
+        // Whatever a failed test left mounted under containerd's dirs.
+        if let Ok(mountinfo) = std::fs::read_to_string("/proc/self/mountinfo") {
+            let dir = self.dir.to_string_lossy().into_owned();
+            let mut points: Vec<&str> =
+                mountinfo.lines().filter_map(|l| l.split(' ').nth(4)).filter(|p| p.starts_with(&dir)).collect();
+            points.sort_by_key(|p| std::cmp::Reverse(p.len()));
+            for point in points {
+                let _ = nix::mount::umount2(point, nix::mount::MntFlags::MNT_DETACH);
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

@@ -1,0 +1,161 @@
+//! A CRI client doing what kubelet does, over containerd's unix socket (CRI v1, `k8s-cri`).
+//! Calls block: tests are plain threads.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use k8s_cri::v1::runtime_service_client::RuntimeServiceClient;
+use k8s_cri::v1::{
+    ContainerConfig, ContainerMetadata, ContainerState, ContainerStatusRequest, CreateContainerRequest,
+    ImageSpec, LinuxPodSandboxConfig, LinuxSandboxSecurityContext, NamespaceMode, NamespaceOption,
+    PodSandboxConfig, PodSandboxMetadata, RemovePodSandboxRequest, RunPodSandboxRequest,
+    StartContainerRequest, StopPodSandboxRequest,
+};
+use tonic::transport::{Channel, Endpoint, Uri};
+
+pub use k8s_cri::v1::ContainerStatus;
+
+pub struct Cri {
+    runtime: tokio::runtime::Runtime,
+    client: RuntimeServiceClient<Channel>,
+}
+
+/// A pod as the test describes it.
+pub struct PodSpec<'a> {
+    pub name: &'a str,
+    pub annotations: &'a [(&'a str, &'a str)],
+    /// Where the containers' CRI logs go (kubelet's `/var/log/pods/...`).
+    pub log_dir: &'a Path,
+}
+
+pub struct Pod {
+    pub id: String,
+    pub config: PodSandboxConfig,
+}
+
+impl Cri {
+    pub fn connect(socket: &Path) -> Cri {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let socket = socket.to_path_buf();
+        let channel = runtime
+            .block_on(async move {
+                // The URI is a placeholder: the connector dials the unix socket.
+                Endpoint::try_from("http://localhost")
+                    .unwrap()
+                    .connect_with_connector(tower::service_fn(move |_: Uri| {
+                        let socket = socket.clone();
+                        async move {
+                            let stream = tokio::net::UnixStream::connect(socket).await?;
+                            Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(stream))
+                        }
+                    }))
+                    .await
+            })
+            .unwrap();
+        Cri { runtime, client: RuntimeServiceClient::new(channel) }
+    }
+
+    /// RunPodSandbox, on the node's network (no CNI here), as kubelet sends it.
+    pub fn run_pod(&mut self, spec: &PodSpec) -> Pod {
+        let annotations: HashMap<String, String> =
+            spec.annotations.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let config = PodSandboxConfig {
+            metadata: Some(PodSandboxMetadata {
+                name: spec.name.to_owned(),
+                uid: format!("{}-uid", spec.name),
+                namespace: "default".into(),
+                attempt: 0,
+            }),
+            // kubelet leaves the hostname empty for pods on the node's network: they share
+            // the node's UTS namespace, where a runtime must not set one.
+            hostname: String::new(),
+            log_directory: spec.log_dir.to_string_lossy().into_owned(),
+            annotations,
+            linux: Some(LinuxPodSandboxConfig {
+                security_context: Some(LinuxSandboxSecurityContext {
+                    namespace_options: Some(NamespaceOption {
+                        network: NamespaceMode::Node as i32,
+                        pid: NamespaceMode::Pod as i32,
+                        ipc: NamespaceMode::Pod as i32,
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let request = RunPodSandboxRequest { config: Some(config.clone()), runtime_handler: String::new() };
+        let response = self.runtime.block_on(self.client.run_pod_sandbox(request)).unwrap();
+        Pod { id: response.into_inner().pod_sandbox_id, config }
+    }
+
+    /// CreateContainer + StartContainer of `image` in `pod`; `command` overrides the
+    /// entrypoint when given. Returns the container id; its log is `pod log dir/NAME.log`.
+    pub fn start_container(&mut self, pod: &Pod, name: &str, image: &str, command: &[&str]) -> String {
+        let config = ContainerConfig {
+            metadata: Some(ContainerMetadata { name: name.to_owned(), attempt: 0 }),
+            image: Some(ImageSpec { image: image.to_owned(), ..Default::default() }),
+            command: command.iter().map(|s| s.to_string()).collect(),
+            log_path: format!("{name}.log"),
+            ..Default::default()
+        };
+        let request = CreateContainerRequest {
+            pod_sandbox_id: pod.id.clone(),
+            config: Some(config),
+            sandbox_config: Some(pod.config.clone()),
+        };
+        let id = match self.runtime.block_on(self.client.create_container(request)) {
+            Ok(response) => response.into_inner().container_id,
+            Err(status) => panic!("CreateContainer {name}: {}", status.message()),
+        };
+        let start = StartContainerRequest { container_id: id.clone() };
+        if let Err(status) = self.runtime.block_on(self.client.start_container(start)) {
+            panic!("StartContainer {name}: {}", status.message());
+        }
+        id
+    }
+
+    pub fn status(&mut self, id: &str) -> ContainerStatus {
+        let request = ContainerStatusRequest { container_id: id.to_owned(), verbose: false };
+        let response = self.runtime.block_on(self.client.container_status(request)).unwrap();
+        response.into_inner().status.unwrap()
+    }
+
+    /// Waits (up to `seconds`, a guard against hangs) for the container to exit.
+    pub fn wait_exited(&mut self, id: &str, seconds: u64) -> ContainerStatus {
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        loop {
+            let status = self.status(id);
+            if status.state == ContainerState::ContainerExited as i32 {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "container {id} still {:?} after {seconds}s", status.state);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn stop_pod(&mut self, pod: &Pod) {
+        let request = StopPodSandboxRequest { pod_sandbox_id: pod.id.clone() };
+        self.runtime.block_on(self.client.stop_pod_sandbox(request)).unwrap();
+    }
+
+    pub fn remove_pod(&mut self, pod: &Pod) {
+        let request = RemovePodSandboxRequest { pod_sandbox_id: pod.id.clone() };
+        self.runtime.block_on(self.client.remove_pod_sandbox(request)).unwrap();
+    }
+}
+
+/// The lines of a CRI log file (`TIME STREAM P|F TEXT`) without the prefix.
+pub fn log_lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.splitn(4, ' ').nth(3).map(str::to_owned))
+        .collect()
+}
+
+pub fn log_path(dir: &Path, name: &str) -> PathBuf {
+    dir.join(format!("{name}.log"))
+}

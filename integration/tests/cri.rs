@@ -1,0 +1,87 @@
+//! Wasm pods through containerd's CRI plugin, driven as kubelet drives it: containerd's runc
+//! runtime has `BinaryName` = runw and lets the wasm pod annotations through.
+#![allow(clippy::unwrap_used)]
+
+use std::time::{Duration, Instant};
+
+use runw_integration::bundle::guest;
+use runw_integration::containerd::Containerd;
+use runw_integration::cri::{log_lines, log_path, Cri, PodSpec};
+use runw_integration::podman::{Podman, IMAGE};
+
+const RUNNING: i32 = k8s_cri::v1::ContainerState::ContainerRunning as i32;
+
+/// containerd with the pause image and the given wasm images imported.
+fn containerd_with(images: &[&str]) -> Containerd {
+    let podman = Podman::get();
+    let containerd = Containerd::start();
+    containerd.import_pause(podman);
+    for image in images {
+        containerd.import(podman, image);
+    }
+    containerd
+}
+
+#[test]
+fn a_compat_pod_runs_its_module_and_reports_output_and_exit_code() {
+    let podman = Podman::get();
+    let hello = podman.build_wasm_image(&guest("hello"));
+    let exit_with = podman.build_wasm_image(&guest("exit_with"));
+    let containerd = containerd_with(&[&hello, &exit_with]);
+    let mut cri = Cri::connect(&containerd.socket);
+    let logs = tempfile::tempdir().unwrap();
+
+    let pod = cri.run_pod(&PodSpec {
+        name: "wasm-pod",
+        annotations: &[("module.wasm.image/variant", "compat")],
+        log_dir: logs.path(),
+    });
+    let id = cri.start_container(&pod, "hello", &hello, &[]);
+    let status = cri.wait_exited(&id, 30);
+    assert_eq!(status.exit_code, 0, "{status:?}");
+    assert_eq!(log_lines(&log_path(logs.path(), "hello")), ["hello from wasm"]);
+
+    let id = cri.start_container(&pod, "exits", &exit_with, &["/exit-with.wasm", "7"]);
+    let status = cri.wait_exited(&id, 30);
+    assert_eq!(status.exit_code, 7, "the guest's exit code reaches the CRI status: {status:?}");
+
+    cri.stop_pod(&pod);
+    cri.remove_pod(&pod);
+}
+
+#[test]
+fn a_compat_smart_pod_runs_wasm_beside_a_native_sidecar_and_stops_promptly() {
+    let podman = Podman::get();
+    let busy = podman.build_wasm_image(&guest("busy_loop"));
+    let containerd = containerd_with(&[&busy, IMAGE]);
+    let mut cri = Cri::connect(&containerd.socket);
+    let logs = tempfile::tempdir().unwrap();
+
+    let pod = cri.run_pod(&PodSpec {
+        name: "mesh-pod",
+        annotations: &[("module.wasm.image/variant", "compat-smart")],
+        log_dir: logs.path(),
+    });
+    let wasm = cri.start_container(&pod, "app", &busy, &[]);
+    let sidecar = cri.start_container(&pod, "proxy", IMAGE, &["sh", "-c", "echo proxy up; exec sleep 600"]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while log_lines(&log_path(logs.path(), "app")).is_empty() || log_lines(&log_path(logs.path(), "proxy")).is_empty() {
+        assert!(Instant::now() < deadline, "no output: {}", containerd.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(log_lines(&log_path(logs.path(), "app")), ["spinning"], "the wasm container runs its module");
+    assert_eq!(log_lines(&log_path(logs.path(), "proxy")), ["proxy up"], "the sidecar runs as Linux");
+    assert_eq!(cri.status(&wasm).state, RUNNING);
+    assert_eq!(cri.status(&sidecar).state, RUNNING);
+
+    let stopping = Instant::now();
+    cri.stop_pod(&pod);
+    let took = stopping.elapsed();
+    for id in [&wasm, &sidecar] {
+        let status = cri.status(id);
+        assert_ne!(status.state, RUNNING, "{id} survived StopPodSandbox: {status:?}");
+    }
+    // A hang guard, not a speed target: containerd stops a pod's containers with SIGKILL.
+    assert!(took < Duration::from_secs(10), "StopPodSandbox took {took:?}");
+    cri.remove_pod(&pod);
+}
