@@ -20,9 +20,22 @@ pub struct Containerd {
     pub socket: PathBuf,
 }
 
-/// The config: CRI with runw as the default runtime, through containerd's runc shim.
+/// The runtime section the docs give operators (`docs/containerd-runw.toml`), used as is
+/// but for where runw lives and keeps its state.
+const DOCUMENTED: &str = include_str!("../../docs/containerd-runw.toml");
+
+/// The config: the test's own dirs and socket, the CRI plugin without networking (pods
+/// use the node's), and the documented runw section.
 fn config(dir: &Path, runw: &Path) -> String {
     let d = dir.display();
+    let runw_section = DOCUMENTED
+        .replace(
+            "BinaryName = \"/usr/bin/runw\"",
+            &format!("BinaryName = \"{}\"\n  Root = \"{d}/runw-root\"", runw.display()),
+        )
+        // A copying snapshotter: works on any filesystem the test dir is on.
+        .replace("default_runtime_name = \"runw\"", "default_runtime_name = \"runw\"\n  snapshotter = \"native\"");
+    assert!(runw_section.contains(&runw.display().to_string()), "docs/containerd-runw.toml lost its BinaryName");
     format!(
         r#"version = 2
 root = "{d}/root"
@@ -45,19 +58,8 @@ state = "{d}/state"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = "{d}/cni"
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    snapshotter = "native"
-    default_runtime_name = "runw"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runw]
-      runtime_type = "io.containerd.runc.v2"
-      pod_annotations = ["module.wasm.image/*", "run.oci.handler"]
-      container_annotations = ["module.wasm.image/*", "run.oci.handler"]
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runw.options]
-        BinaryName = "{runw}"
-        Root = "{d}/runw-root"
-        SystemdCgroup = false
-"#,
-        runw = runw.display()
+
+{runw_section}"#
     )
 }
 

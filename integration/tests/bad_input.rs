@@ -186,3 +186,17 @@ fn caps_effective() -> u64 {
     let line = status.lines().find(|l| l.starts_with("CapEff:")).unwrap();
     u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap()
 }
+
+#[test]
+fn entrypoint_that_cannot_be_executed_says_why() {
+    let runw = Runw::new();
+    let bundle = Bundle::new(&["/bin/not-a-program"]);
+    let program = bundle.rootfs().join("bin/not-a-program");
+    std::fs::write(&program, b"\0\0\0\0 not an executable").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let id = unique_id("noexec");
+    let out = runw.run(["run", "--bundle", bundle.path().to_str().unwrap(), &id]);
+    out.assert_one_line_error("runw: exec /bin/not-a-program: ");
+    leftovers::assert_none(&runw, &id, Some(bundle.path()));
+}

@@ -111,7 +111,13 @@ impl Executor for RunwExecutor {
                 let err = launch::exec(executor, &task, self.precompiled.as_deref());
                 Err(ExecutorError::Other(format!("failed to exec {}: {err}", executor.name)))
             }
-            _ => default::get_executor().exec(spec),
+            _ => {
+                let err = launch::exec_linux(spec);
+                // This process was to become the container's: its stderr is where the user
+                // looks (runc reports the same through its own stderr).
+                eprintln!("runw: {err}");
+                Err(ExecutorError::Other(err))
+            }
         }
     }
 }
