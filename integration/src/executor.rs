@@ -13,6 +13,8 @@ pub enum Feature {
     Components,
     /// Relative paths resolving in the spec's cwd (the `.` preopen).
     RelativePathsInCwd,
+    /// A compiled form that runw's compile cache keeps (interpreters have none).
+    CompiledForm,
 }
 
 pub struct Executor {
@@ -32,6 +34,10 @@ impl Executor {
     pub fn lacks(&self, feature: Feature) -> Option<&'static str> {
         match (self.name, feature) {
             ("wasmer-exec", Feature::Components) => Some("wasmer runs core modules only"),
+            ("wasmedge-exec", Feature::Components) => Some("wasmedge-exec runs core modules only"),
+            ("wasmedge-exec", Feature::CompiledForm) => {
+                Some("WasmEdge built without LLVM interprets: there is nothing to compile ahead")
+            }
             ("wasmer-exec", Feature::RelativePathsInCwd) => {
                 Some("wasmer-wasix does not expose a preopen named `.` to the guest")
             }
@@ -49,6 +55,18 @@ macro_rules! conformance {
         }
         mod wasmer {
             $(#[test] fn $test() { super::$test(&$crate::Executor::named("wasmer-exec")) })*
+        }
+        // wasmedge-exec is built only where libwasmedge is installed (ci/build says so).
+        #[cfg(wasmedge_built)]
+        mod wasmedge {
+            $(#[test] fn $test() { super::$test(&$crate::Executor::named("wasmedge-exec")) })*
+        }
+        #[cfg(not(wasmedge_built))]
+        mod wasmedge {
+            #[test]
+            fn skipped_because_libwasmedge_is_not_installed() {
+                eprintln!("SKIPPED: wasmedge-exec was not built (no libwasmedge): its suite did not run");
+            }
         }
     };
 }

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use runw_integration::bundle::guest;
-use runw_integration::{conformance, leftovers, unique_id, Bundle, Executor, Runw};
+use runw_integration::{conformance, leftovers, unique_id, Bundle, Executor, Feature, Runw};
 
 conformance!(
     a_second_start_uses_what_the_first_compiled,
@@ -69,7 +69,23 @@ fn entries(cache: &Path) -> Vec<PathBuf> {
     entries
 }
 
+/// For an engine with no compiled form, what the cache does instead: nothing, and the
+/// container still runs. Returns true when that was the case (and asserted).
+fn interpreter_keeps_nothing(exec: &Executor) -> bool {
+    let Some(why) = exec.lacks(Feature::CompiledForm) else { return false };
+    let runw = Runw::with_executor(exec);
+    for _ in 0..2 {
+        let log = run_logged(&runw, &hello(), HELLO);
+        assert_eq!(count(&log, "compile cache:"), 0, "{why}: {log:#?}");
+    }
+    assert!(entries(runw.cache_dir()).is_empty(), "{why}: nothing is cached");
+    true
+}
+
 fn a_second_start_uses_what_the_first_compiled(exec: &Executor) {
+    if interpreter_keeps_nothing(exec) {
+        return;
+    }
     let runw = Runw::with_executor(exec);
     let bundle = hello();
     let first = run_logged(&runw, &bundle, HELLO);
@@ -91,6 +107,9 @@ fn a_second_start_uses_what_the_first_compiled(exec: &Executor) {
 }
 
 fn entries_runw_did_not_write_are_rebuilt_never_run(exec: &Executor) {
+    if interpreter_keeps_nothing(exec) {
+        return;
+    }
     // A real artifact of another module (print_env), compiled into a cache with another
     // secret: what an attacker who can write the cache dir but not read the secret makes.
     let other = Runw::with_executor(exec);
@@ -133,6 +152,9 @@ fn entries_runw_did_not_write_are_rebuilt_never_run(exec: &Executor) {
 }
 
 fn twenty_concurrent_starts_compile_once(exec: &Executor) {
+    if interpreter_keeps_nothing(exec) {
+        return;
+    }
     let shared = tempfile::Builder::new().prefix("runw-cache-").tempdir().unwrap();
     let cache = shared.path().join("cache");
     let bundle = hello();
@@ -159,6 +181,9 @@ fn twenty_concurrent_starts_compile_once(exec: &Executor) {
 }
 
 fn the_cache_is_bounded_least_recently_used_first(exec: &Executor) {
+    if interpreter_keeps_nothing(exec) {
+        return;
+    }
     let modules = ["hello", "exit_with", "print_env"];
     let bundles: Vec<Bundle> =
         modules.iter().map(|m| Bundle::wasm(&guest(m), "/m.wasm", &["/m.wasm"], &[WASM])).collect();
@@ -191,6 +216,9 @@ fn the_cache_is_bounded_least_recently_used_first(exec: &Executor) {
 }
 
 fn the_artifact_cannot_be_written_through_the_container(exec: &Executor) {
+    if interpreter_keeps_nothing(exec) {
+        return;
+    }
     let runw = Runw::with_executor(exec);
     let bundle = hello();
     let id = unique_id("cache-ro");

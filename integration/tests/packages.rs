@@ -10,19 +10,27 @@ use runw_integration::bundle::guest;
 use runw_integration::podman::Podman;
 use runw_integration::Outcome;
 
-const PACKAGES: [&str; 3] = ["runw", "runw-wasmtime", "runw-wasmer"];
+const PACKAGES: [&str; 4] = ["runw", "runw-wasmtime", "runw-wasmer", "runw-wasmedge"];
 const COMPAT: &str = "module.wasm.image/variant=compat";
 
 /// `$CARGO_TARGET_DIR/debian/NAME_*.deb`, built by ci/package.
 fn deb(name: &str) -> PathBuf {
+    let dir = debian_dir();
+    built_deb(name).unwrap_or_else(|| panic!("no {name} package in {}: ci/package builds it", dir.display()))
+}
+
+fn debian_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    let dir = exe.ancestors().nth(3).unwrap().join("debian");
+    exe.ancestors().nth(3).unwrap().join("debian")
+}
+
+fn built_deb(name: &str) -> Option<PathBuf> {
+    let dir = debian_dir();
     let prefix = format!("{name}_");
-    let found = std::fs::read_dir(&dir)
+    std::fs::read_dir(&dir)
         .unwrap_or_else(|err| panic!("{}: {err}: ci/package builds the packages", dir.display()))
         .map(|e| e.unwrap().path())
-        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(&prefix));
-    found.unwrap_or_else(|| panic!("no {name} package in {}: ci/package builds it", dir.display()))
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(&prefix))
 }
 
 fn dpkg(args: &[&str]) -> Outcome {
@@ -57,7 +65,12 @@ fn runtime_and_one_executor_install_run_wasm_through_podman_and_remove_cleanly()
 
     let podman = Podman::get();
     let image = podman.build_wasm_image(&guest("hello"));
-    for (package, executor) in [("runw-wasmtime", "wasmtime-exec"), ("runw-wasmer", "wasmer-exec")] {
+    let mut executors = vec![("runw-wasmtime", "wasmtime-exec"), ("runw-wasmer", "wasmer-exec")];
+    // runw-wasmedge exists only where ci/build could build wasmedge-exec (libwasmedge).
+    if built_deb("runw-wasmedge").is_some() {
+        executors.push(("runw-wasmedge", "wasmedge-exec"));
+    }
+    for (package, executor) in executors {
         let executor_deb = deb(package);
         let out = dpkg(&["-i", runw.to_str().unwrap(), executor_deb.to_str().unwrap()]);
         assert_eq!(out.code, 0, "dpkg -i runw {package}: {out:?}");

@@ -135,7 +135,7 @@ fn precompiled(spec: &Spec, bundle: &Path, executor: &executor_binary::ExecutorB
     };
     let module = host_module::read(spec, bundle)?;
     match cache.artifact(executor, &module) {
-        Ok(artifact) => Some(artifact),
+        Ok(artifact) => artifact,
         Err(err) => {
             tracing::warn!("compile cache: {err}");
             None

@@ -3,7 +3,8 @@
 //! An executor has three modes, chosen by its first argument:
 //!
 //! ```text
-//! EXECUTOR --engine-id       print the engine's identity (see [`Engine::id`]) and exit 0
+//! EXECUTOR --engine-id       print the engine's identity (see [`Engine::id`]) and exit 0,
+//!                            or exit NO_COMPILED_FORM for an engine that has nothing to cache
 //! EXECUTOR --precompile      compile the module read from stdin, write the artifact to stdout
 //! EXECUTOR TASK...           run a task (see [`crate::task`]) as the container's PID 1
 //! ```
@@ -26,12 +27,16 @@ use crate::{digest, exit_code, signals, PrecompiledRef, Task};
 pub const ENGINE_ID: &str = "--engine-id";
 /// Compiles stdin to stdout.
 pub const PRECOMPILE: &str = "--precompile";
+/// The status of `--engine-id` and `--precompile` for an engine with no compiled form (an
+/// interpreter): the runtime then keeps no cache for it.
+pub const NO_COMPILED_FORM: u8 = 3;
 
 /// What an executor's engine provides; everything else is common.
 pub trait Engine {
     /// One line naming the engine, its version and every setting that changes the code it
-    /// generates: artifacts are only ever loaded by an engine with the same identity.
-    fn id(&self) -> String;
+    /// generates: artifacts are only ever loaded by an engine with the same identity. `None`
+    /// for an engine with no compiled form, whose `precompile` is never asked for.
+    fn id(&self) -> Option<String>;
     /// Compiles a module (core, component or text) to the engine's serialized form.
     fn precompile(&self, wasm: &[u8]) -> Result<Vec<u8>, String>;
     /// Runs the task; `precompiled` is the artifact [`Engine::precompile`] made of its
@@ -84,7 +89,10 @@ fn read_precompiled(precompiled: &PrecompiledRef, module: &Path) -> std::io::Res
 }
 
 fn print_id(name: &str, engine: &impl Engine) -> ExitCode {
-    match writeln!(std::io::stdout(), "{}", engine.id()) {
+    let Some(id) = engine.id() else {
+        return ExitCode::from(NO_COMPILED_FORM);
+    };
+    match writeln!(std::io::stdout(), "{id}") {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("{name}: cannot write the engine id: {err}");
@@ -98,6 +106,10 @@ fn precompile(name: &str, engine: &impl Engine) -> ExitCode {
     if !extra.is_empty() {
         eprintln!("{name}: {PRECOMPILE} takes no arguments (module on stdin, artifact on stdout)");
         return ExitCode::from(exit_code::BAD_TASK);
+    }
+    if engine.id().is_none() {
+        eprintln!("{name}: this engine has no compiled form");
+        return ExitCode::from(NO_COMPILED_FORM);
     }
     let mut wasm = Vec::new();
     if let Err(err) = std::io::stdin().read_to_end(&mut wasm) {

@@ -35,7 +35,7 @@ enum Program {
 }
 
 impl runw_shared::executor_main::Engine for Wasmtime {
-    fn id(&self) -> String {
+    fn id(&self) -> Option<String> {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         match &self.engine {
             // The compatibility hash covers wasmtime's version, the target and every
@@ -43,7 +43,7 @@ impl runw_shared::executor_main::Engine for Wasmtime {
             Ok(engine) => engine.precompile_compatibility_hash().hash(&mut hasher),
             Err(err) => err.to_string().hash(&mut hasher),
         }
-        format!("wasmtime-exec {} wasmtime-48 {:016x}", env!("CARGO_PKG_VERSION"), hasher.finish())
+        Some(format!("wasmtime-exec {} wasmtime-48 {:016x}", env!("CARGO_PKG_VERSION"), hasher.finish()))
     }
 
     fn precompile(&self, wasm: &[u8]) -> Result<Vec<u8>, String> {

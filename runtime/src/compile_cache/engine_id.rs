@@ -3,6 +3,7 @@
 //! Asking the executor (`--engine-id`) costs a process start, so the answer is memoised in
 //! `engines/`, named after the executor file's identity (device, inode, size, modification
 //! and change times): upgrading the executor package makes a new file, hence a new question.
+//! An engine with no compiled form (an interpreter) is memoised as [`NONE`].
 
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
@@ -11,7 +12,10 @@ use super::layout::Layout;
 use super::{precompile, CacheError};
 use crate::wasm::executor_binary::ExecutorBinary;
 
-pub fn of(layout: &Layout, executor: &ExecutorBinary) -> Result<String, CacheError> {
+/// The memo of an engine with no compiled form: not a line any engine prints.
+const NONE: &str = "\n";
+
+pub fn of(layout: &Layout, executor: &ExecutorBinary) -> Result<Option<String>, CacheError> {
     let meta = std::fs::File::from(executor.fd.try_clone().map_err(CacheError::io(&layout.dir))?)
         .metadata()
         .map_err(CacheError::io(&layout.dir))?;
@@ -28,13 +32,16 @@ pub fn of(layout: &Layout, executor: &ExecutorBinary) -> Result<String, CacheErr
     );
     let memo = layout.engine_memo(&blake3::hash(identity.as_bytes()).to_hex());
     if let Ok(id) = std::fs::read_to_string(&memo) {
+        if id == NONE {
+            return Ok(None);
+        }
         if !id.is_empty() {
-            return Ok(id);
+            return Ok(Some(id));
         }
     }
     let id = precompile::engine_id(executor)?;
     let tmp = layout.temp_file("engine")?;
-    tmp.file().write_all(id.as_bytes()).map_err(CacheError::io(tmp.path()))?;
+    tmp.file().write_all(id.as_deref().unwrap_or(NONE).as_bytes()).map_err(CacheError::io(tmp.path()))?;
     tmp.persist(&memo)?;
     Ok(id)
 }

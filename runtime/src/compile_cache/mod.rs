@@ -94,24 +94,27 @@ impl CompileCache {
         self.max_bytes
     }
 
-    /// The artifact `executor` made of `module`, compiled now if the cache has no valid one.
-    pub fn artifact(&self, executor: &ExecutorBinary, module: &[u8]) -> Result<Artifact, CacheError> {
+    /// The artifact `executor` made of `module`, compiled now if the cache has no valid one;
+    /// `None` for an executor whose engine has no compiled form (an interpreter).
+    pub fn artifact(&self, executor: &ExecutorBinary, module: &[u8]) -> Result<Option<Artifact>, CacheError> {
         let layout = layout::Layout::open(&self.dir)?;
+        let Some(engine) = engine_id::of(&layout, executor)? else {
+            return Ok(None);
+        };
         let secret = secret::load_or_create(&layout)?;
-        let engine = engine_id::of(&layout, executor)?;
         let module_digest = runw_shared::digest::module_digest(module);
         let key = entry::Key::new(&module_digest, &engine);
         if let Some(fd) = entry::open_verified(&layout, &key, &secret)? {
             layout.touch(&key);
             tracing::debug!(key = %key.name(), "compile cache: hit");
-            return Ok(Artifact { fd, module_digest });
+            return Ok(Some(Artifact { fd, module_digest }));
         }
         let _lock = layout.lock(&key)?;
         // Whoever held the lock before may have compiled it.
         if let Some(fd) = entry::open_verified(&layout, &key, &secret)? {
             layout.touch(&key);
             tracing::debug!(key = %key.name(), "compile cache: hit after waiting for another compile");
-            return Ok(Artifact { fd, module_digest });
+            return Ok(Some(Artifact { fd, module_digest }));
         }
         let started = std::time::Instant::now();
         let tmp = layout.temp_file("entry")?;
@@ -122,7 +125,7 @@ impl CompileCache {
         tracing::debug!(key = %key.name(), ms = started.elapsed().as_millis() as u64, "compile cache: compiled");
         layout.evict(self.max_bytes, Some(&key));
         match entry::open_verified(&layout, &key, &secret)? {
-            Some(fd) => Ok(Artifact { fd, module_digest }),
+            Some(fd) => Ok(Some(Artifact { fd, module_digest })),
             None => Err(CacheError::Unsafe {
                 path: layout.entry_path(&key),
                 reason: "the entry just written does not verify".into(),

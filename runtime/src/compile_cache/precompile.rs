@@ -8,7 +8,7 @@ use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
-use runw_shared::executor_main::{ENGINE_ID, PRECOMPILE};
+use runw_shared::executor_main::{ENGINE_ID, NO_COMPILED_FORM, PRECOMPILE};
 
 use super::CacheError;
 use crate::wasm::executor_binary::ExecutorBinary;
@@ -41,12 +41,16 @@ fn reason(status: std::process::ExitStatus, stderr: &[u8]) -> String {
     text.lines().find(|l| !l.trim().is_empty()).map_or_else(|| status.to_string(), str::to_owned)
 }
 
-/// `EXECUTOR --engine-id`: one line naming the engine.
-pub fn engine_id(executor: &ExecutorBinary) -> Result<String, CacheError> {
+/// `EXECUTOR --engine-id`: one line naming the engine, `None` for an engine with no
+/// compiled form.
+pub fn engine_id(executor: &ExecutorBinary) -> Result<Option<String>, CacheError> {
     let output = command(executor, ENGINE_ID)
         .stdin(Stdio::null())
         .output()
         .map_err(|err| failed(executor, ENGINE_ID, err.to_string()))?;
+    if output.status.code() == Some(i32::from(NO_COMPILED_FORM)) {
+        return Ok(None);
+    }
     if !output.status.success() {
         return Err(failed(executor, ENGINE_ID, reason(output.status, &output.stderr)));
     }
@@ -55,7 +59,7 @@ pub fn engine_id(executor: &ExecutorBinary) -> Result<String, CacheError> {
     if id.is_empty() || id.contains('\n') || id.len() > 1024 {
         return Err(failed(executor, ENGINE_ID, format!("printed {id:?}, not one line")));
     }
-    Ok(id.to_owned())
+    Ok(Some(id.to_owned()))
 }
 
 /// `EXECUTOR --precompile < module > out`: the artifact is appended to `out` at its offset.
