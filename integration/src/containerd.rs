@@ -79,7 +79,7 @@ impl Containerd {
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
-            .unwrap();
+            .unwrap_or_else(|err| panic!("cannot start /usr/bin/containerd: {err}"));
         let socket = dir.join("containerd.sock");
         let mut containerd = Containerd { dir, child, socket };
         let deadline = Instant::now() + Duration::from_secs(30);

@@ -36,13 +36,16 @@ pub struct Pod {
 
 impl Cri {
     pub fn connect(socket: &Path) -> Cri {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap_or_else(|err| panic!("CRI client: cannot start a tokio runtime: {err}"));
+        let socket_name = socket.to_path_buf();
         let socket = socket.to_path_buf();
         let channel = runtime
             .block_on(async move {
                 // The URI is a placeholder: the connector dials the unix socket.
-                Endpoint::try_from("http://localhost")
-                    .unwrap()
+                Endpoint::from_static("http://localhost")
                     .connect_with_connector(tower::service_fn(move |_: Uri| {
                         let socket = socket.clone();
                         async move {
@@ -52,7 +55,7 @@ impl Cri {
                     }))
                     .await
             })
-            .unwrap();
+            .unwrap_or_else(|err| panic!("CRI client: cannot connect to {}: {err}", socket_name.display()));
         Cri { runtime, client: RuntimeServiceClient::new(channel) }
     }
 
@@ -87,7 +90,7 @@ impl Cri {
             ..Default::default()
         };
         let request = RunPodSandboxRequest { config: Some(config.clone()), runtime_handler: String::new() };
-        let response = self.runtime.block_on(self.client.run_pod_sandbox(request)).unwrap();
+        let response = self.runtime.block_on(self.client.run_pod_sandbox(request)).unwrap_or_else(failed("RunPodSandbox"));
         Pod { id: response.into_inner().pod_sandbox_id, config }
     }
 
@@ -106,21 +109,17 @@ impl Cri {
             config: Some(config),
             sandbox_config: Some(pod.config.clone()),
         };
-        let id = match self.runtime.block_on(self.client.create_container(request)) {
-            Ok(response) => response.into_inner().container_id,
-            Err(status) => panic!("CreateContainer {name}: {}", status.message()),
-        };
+        let created = self.runtime.block_on(self.client.create_container(request));
+        let id = created.unwrap_or_else(failed("CreateContainer")).into_inner().container_id;
         let start = StartContainerRequest { container_id: id.clone() };
-        if let Err(status) = self.runtime.block_on(self.client.start_container(start)) {
-            panic!("StartContainer {name}: {}", status.message());
-        }
+        self.runtime.block_on(self.client.start_container(start)).unwrap_or_else(failed("StartContainer"));
         id
     }
 
     pub fn status(&mut self, id: &str) -> ContainerStatus {
         let request = ContainerStatusRequest { container_id: id.to_owned(), verbose: false };
-        let response = self.runtime.block_on(self.client.container_status(request)).unwrap();
-        response.into_inner().status.unwrap()
+        let response = self.runtime.block_on(self.client.container_status(request)).unwrap_or_else(failed("ContainerStatus"));
+        response.into_inner().status.unwrap_or_else(|| panic!("ContainerStatus of {id}: no status in the reply"))
     }
 
     /// Waits (up to `seconds`, a guard against hangs) for the container to exit.
@@ -138,13 +137,18 @@ impl Cri {
 
     pub fn stop_pod(&mut self, pod: &Pod) {
         let request = StopPodSandboxRequest { pod_sandbox_id: pod.id.clone() };
-        self.runtime.block_on(self.client.stop_pod_sandbox(request)).unwrap();
+        self.runtime.block_on(self.client.stop_pod_sandbox(request)).unwrap_or_else(failed("StopPodSandbox"));
     }
 
     pub fn remove_pod(&mut self, pod: &Pod) {
         let request = RemovePodSandboxRequest { pod_sandbox_id: pod.id.clone() };
-        self.runtime.block_on(self.client.remove_pod_sandbox(request)).unwrap();
+        self.runtime.block_on(self.client.remove_pod_sandbox(request)).unwrap_or_else(failed("RemovePodSandbox"));
     }
+}
+
+/// A failed CRI call, as one line naming the call and containerd's message.
+fn failed<T>(call: &'static str) -> impl FnOnce(tonic::Status) -> T {
+    move |status| panic!("{call} failed: {}", status.message())
 }
 
 /// The lines of a CRI log file (`TIME STREAM P|F TEXT`) without the prefix.

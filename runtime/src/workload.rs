@@ -133,8 +133,7 @@ fn precompiled(spec: &Spec, bundle: &Path, executor: &executor_binary::ExecutorB
             return None;
         }
     };
-    let module = host_module::read(spec, bundle)?;
-    match cache.artifact(executor, &module) {
+    match cache.artifact(executor, || host_module::read(spec, bundle)) {
         Ok(artifact) => artifact,
         Err(err) => {
             tracing::warn!("compile cache: {err}");

@@ -2,7 +2,6 @@
 //! docs/containerd-runw.toml (runw = `RUNW_BIN`, the installed /usr/bin/runw there), images
 //! imported locally, and two pods run through CRI as kubelet runs them: a wasm pod, and a
 //! `compat-smart` pod with a native sidecar. Prints what each container wrote and how it ended.
-#![allow(clippy::unwrap_used)]
 
 use std::path::PathBuf;
 
@@ -11,8 +10,13 @@ use runw_integration::cri::{log_lines, log_path, Cri, PodSpec};
 use runw_integration::podman::{Podman, IMAGE};
 
 fn main() {
-    let target = PathBuf::from(std::env::var_os("CARGO_TARGET_DIR").expect("CARGO_TARGET_DIR (ci/env sets it)"));
+    let Some(target) = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from) else {
+        fail("CARGO_TARGET_DIR is not set (run it through ci/demo-node, which sets it)");
+    };
     let hello = target.join("wasm32-wasip1/release/hello.wasm");
+    if !hello.is_file() {
+        fail(&format!("{} is missing (ci/build builds it)", hello.display()));
+    }
     println!("== containerd, its runw runtime from docs/containerd-runw.toml: BinaryName = {}", runw_integration::runw::binary().display());
     let podman = Podman::get();
     let image = podman.build_wasm_image(&hello);
@@ -22,7 +26,7 @@ fn main() {
     containerd.import(podman, IMAGE);
     println!("   images: {}", containerd.ctr(&["images", "ls", "-q"]).stdout.split_whitespace().collect::<Vec<_>>().join(" "));
     let mut cri = Cri::connect(&containerd.socket);
-    let logs = tempfile::tempdir().unwrap();
+    let logs = tempfile::tempdir().unwrap_or_else(|err| fail(&format!("cannot make a log directory: {err}")));
 
     println!("== pod wasm-hello (module.wasm.image/variant: compat)");
     let pod = cri.run_pod(&PodSpec { name: "wasm-hello", annotations: &[("module.wasm.image/variant", "compat")], log_dir: logs.path() });
@@ -43,4 +47,9 @@ fn main() {
     cri.stop_pod(&pod);
     cri.remove_pod(&pod);
     println!("== done: both pods stopped and removed");
+}
+
+fn fail(msg: &str) -> ! {
+    eprintln!("node_demo: {msg}");
+    std::process::exit(1)
 }

@@ -40,8 +40,8 @@ pub fn of(layout: &Layout, executor: &ExecutorBinary) -> Result<Option<String>, 
         }
     }
     let id = precompile::engine_id(executor)?;
-    let tmp = layout.temp_file("engine")?;
-    tmp.file().write_all(id.as_deref().unwrap_or(NONE).as_bytes()).map_err(CacheError::io(tmp.path()))?;
-    tmp.persist(&memo)?;
+    let mut tmp = layout.temp_file()?;
+    tmp.write_all(id.as_deref().unwrap_or(NONE).as_bytes()).map_err(CacheError::io(tmp.path()))?;
+    tmp.persist(&memo).map_err(|err| CacheError::Io { path: memo.clone(), source: err.error })?;
     Ok(id)
 }

@@ -52,19 +52,11 @@ impl Layout {
         self.dir.join(ENGINES).join(name)
     }
 
-    /// A new file in `tmp/`, removed on drop unless persisted.
-    pub fn temp_file(&self, what: &str) -> Result<TempFile, CacheError> {
-        let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_nanos();
-        let path = self.dir.join(TMP).join(format!("{what}.{}.{nanos}", std::process::id()));
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(libc::O_CLOEXEC)
-            .open(&path)
-            .map_err(CacheError::io(&path))?;
-        Ok(TempFile { path, file, persisted: false })
+    /// A new file in `tmp/` (mode 0600), removed on drop unless persisted (renamed into
+    /// place atomically: readers see the old entry or the whole new one).
+    pub fn temp_file(&self) -> Result<tempfile::NamedTempFile, CacheError> {
+        let tmp = self.dir.join(TMP);
+        tempfile::NamedTempFile::new_in(&tmp).map_err(CacheError::io(&tmp))
     }
 
     /// Holds `locks/KEY` exclusively until the guard drops.
@@ -138,38 +130,6 @@ fn check_private(dir: &Path) -> Result<(), CacheError> {
         });
     }
     Ok(())
-}
-
-/// A file being written, renamed into place by [`TempFile::persist`], removed otherwise.
-pub struct TempFile {
-    path: PathBuf,
-    file: File,
-    persisted: bool,
-}
-
-impl TempFile {
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    pub fn file(&self) -> &File {
-        &self.file
-    }
-
-    /// Renames the file to `dest` atomically: readers see the old entry or the whole new one.
-    pub fn persist(mut self, dest: &Path) -> Result<(), CacheError> {
-        std::fs::rename(&self.path, dest).map_err(CacheError::io(dest))?;
-        self.persisted = true;
-        Ok(())
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if !self.persisted {
-            let _ = std::fs::remove_file(&self.path);
-        }
-    }
 }
 
 struct Listed {

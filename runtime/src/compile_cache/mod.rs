@@ -94,43 +94,54 @@ impl CompileCache {
         self.max_bytes
     }
 
-    /// The artifact `executor` made of `module`, compiled now if the cache has no valid one;
-    /// `None` for an executor whose engine has no compiled form (an interpreter).
-    pub fn artifact(&self, executor: &ExecutorBinary, module: &[u8]) -> Result<Option<Artifact>, CacheError> {
+    /// The artifact `executor` made of the module `read_module` returns, compiled now if the
+    /// cache has no valid one; `None` for an executor whose engine has no compiled form (an
+    /// interpreter: the module is then not read at all) or when there is no module to read.
+    pub fn artifact(
+        &self,
+        executor: &ExecutorBinary,
+        read_module: impl FnOnce() -> Option<Vec<u8>>,
+    ) -> Result<Option<Artifact>, CacheError> {
         let layout = layout::Layout::open(&self.dir)?;
         let Some(engine) = engine_id::of(&layout, executor)? else {
             return Ok(None);
         };
+        let Some(module) = read_module() else {
+            return Ok(None);
+        };
         let secret = secret::load_or_create(&layout)?;
-        let module_digest = runw_shared::digest::module_digest(module);
+        let module_digest = runw_shared::digest::module_digest(&module);
         let key = entry::Key::new(&module_digest, &engine);
-        if let Some(fd) = entry::open_verified(&layout, &key, &secret)? {
-            layout.touch(&key);
-            tracing::debug!(key = %key.name(), "compile cache: hit");
-            return Ok(Some(Artifact { fd, module_digest }));
+        let hit = |how: &str| -> Result<Option<Artifact>, CacheError> {
+            let fd = entry::open_verified(&layout, &key, &secret)?;
+            if fd.is_some() {
+                layout.touch(&key);
+                tracing::debug!(key = %key.name(), "compile cache: {how}");
+            }
+            Ok(fd.map(|fd| Artifact { fd, module_digest: module_digest.clone() }))
+        };
+        if let Some(artifact) = hit("hit")? {
+            return Ok(Some(artifact));
         }
         let _lock = layout.lock(&key)?;
         // Whoever held the lock before may have compiled it.
-        if let Some(fd) = entry::open_verified(&layout, &key, &secret)? {
-            layout.touch(&key);
-            tracing::debug!(key = %key.name(), "compile cache: hit after waiting for another compile");
-            return Ok(Some(Artifact { fd, module_digest }));
+        if let Some(artifact) = hit("hit after waiting for another compile")? {
+            return Ok(Some(artifact));
         }
         let started = std::time::Instant::now();
-        let tmp = layout.temp_file("entry")?;
-        entry::begin(tmp.file()).map_err(CacheError::io(tmp.path()))?;
-        precompile::run(executor, module, tmp.file())?;
-        entry::seal(tmp.file(), &key, &secret).map_err(CacheError::io(tmp.path()))?;
-        tmp.persist(&layout.entry_path(&key))?;
+        let tmp = layout.temp_file()?;
+        entry::begin(tmp.as_file()).map_err(CacheError::io(tmp.path()))?;
+        precompile::run(executor, &module, tmp.as_file())?;
+        entry::seal(tmp.as_file(), &key, &secret).map_err(CacheError::io(tmp.path()))?;
+        let dest = layout.entry_path(&key);
+        tmp.persist(&dest).map_err(|err| CacheError::Io { path: dest, source: err.error })?;
         tracing::debug!(key = %key.name(), ms = started.elapsed().as_millis() as u64, "compile cache: compiled");
         layout.evict(self.max_bytes, Some(&key));
-        match entry::open_verified(&layout, &key, &secret)? {
-            Some(fd) => Ok(Some(Artifact { fd, module_digest })),
-            None => Err(CacheError::Unsafe {
-                path: layout.entry_path(&key),
-                reason: "the entry just written does not verify".into(),
-            }),
-        }
+        let fd = entry::open_verified(&layout, &key, &secret)?.ok_or_else(|| CacheError::Unsafe {
+            path: layout.entry_path(&key),
+            reason: "the entry just written does not verify".into(),
+        })?;
+        Ok(Some(Artifact { fd, module_digest }))
     }
 
     /// What the cache holds now.

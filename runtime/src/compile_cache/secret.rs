@@ -26,8 +26,8 @@ pub fn load_or_create(layout: &Layout) -> Result<Secret, CacheError> {
     }
     let mut bytes = [0u8; 32];
     getrandom(&mut bytes).map_err(CacheError::io(&path))?;
-    let tmp = layout.temp_file("secret")?;
-    tmp.file().write_all(&bytes).map_err(CacheError::io(tmp.path()))?;
+    let mut tmp = layout.temp_file()?;
+    tmp.write_all(&bytes).map_err(CacheError::io(tmp.path()))?;
     match std::fs::hard_link(tmp.path(), &path) {
         Ok(()) => Ok(Secret(bytes)),
         Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {

@@ -33,12 +33,7 @@ pub fn resolve(spec: &Spec) -> Result<Entrypoint, String> {
 pub fn locate(spec: &Spec, is_file: &dyn Fn(&Path) -> bool) -> Result<(PathBuf, Option<String>), String> {
     let process = spec.process().as_ref().ok_or("the spec has no process")?;
     let given = process.args().as_ref().and_then(|a| a.first()).ok_or("process.args is empty")?;
-    let env_path = process
-        .env()
-        .iter()
-        .flatten()
-        .find_map(|e| e.strip_prefix("PATH="))
-        .unwrap_or(DEFAULT_PATH);
+    let env_path = path_of(spec);
     // `file#func` selects a function, unless a file of that exact name exists.
     let (name, function) = match given.rsplit_once('#') {
         Some((file, func)) if !func.is_empty() && find(given, env_path, is_file).is_none() => {
@@ -48,6 +43,18 @@ pub fn locate(spec: &Spec, is_file: &dyn Fn(&Path) -> bool) -> Result<(PathBuf, 
     };
     let path = find(name, env_path, is_file).ok_or_else(|| format!("entrypoint {name:?} not found in the container"))?;
     Ok((path, function))
+}
+
+/// `PATH` from `process.env`, or the usual default.
+fn path_of(spec: &Spec) -> &str {
+    let env = spec.process().as_ref().and_then(|p| p.env().as_ref());
+    env.into_iter().flatten().find_map(|e| e.strip_prefix("PATH=")).unwrap_or(DEFAULT_PATH)
+}
+
+/// Where execvp would find program `name` in the container (run after pivot_root), through
+/// `PATH` from `process.env`: the lookup the Linux path execs and libcontainer validated.
+pub fn find_program(spec: &Spec, name: &str) -> Option<PathBuf> {
+    find(name, path_of(spec), &|p: &Path| p.is_file())
 }
 
 fn find(name: &str, env_path: &str, is_file: &dyn Fn(&Path) -> bool) -> Option<PathBuf> {

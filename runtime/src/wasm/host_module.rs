@@ -24,13 +24,17 @@ const MAX_MODULE: u64 = 512 << 20;
 pub fn read(spec: &Spec, bundle: &Path) -> Option<Vec<u8>> {
     let view = HostView::of(spec, bundle)?;
     let (path, _function) = entrypoint::locate(spec, &|p: &Path| view.open(p).is_some()).ok()?;
-    let file = view.open(&path)?;
-    if file.metadata().ok()?.len() > MAX_MODULE {
+    let mut file = view.open(&path)?;
+    let size = file.metadata().ok()?.len();
+    if size > MAX_MODULE {
         return None;
     }
-    let mut bytes = Vec::new();
+    // Judge the head first: a `-smart` container's entrypoint is often a large native
+    // binary (a proxy), which must not be read whole on every start.
+    let mut bytes = Vec::with_capacity(size as usize);
+    (&mut file).take(512).read_to_end(&mut bytes).ok()?;
+    runw_shared::module_kind::classify(&bytes, &path)?;
     file.take(MAX_MODULE).read_to_end(&mut bytes).ok()?;
-    runw_shared::module_kind::classify(&bytes[..bytes.len().min(512)], &path)?;
     Some(bytes)
 }
 

@@ -13,7 +13,7 @@ use runw_shared::{PrecompiledRef, Task};
 use crate::compile_cache::Artifact;
 
 use super::executor_binary::ExecutorBinary;
-use super::preopens;
+use super::{entrypoint, preopens};
 
 /// The task for `spec`: module = `process.args[0]` as resolved in the container, with an
 /// optional `#function` suffix; argv and env exactly as the spec gives them.
@@ -73,10 +73,11 @@ pub fn exec(executor: &ExecutorBinary, task: &Task, precompiled: Option<&Artifac
     }
 }
 
-/// Replaces this process with the Linux program of `spec`, as runc does: `PATH` lookup like
-/// execvp, but no retry through `/bin/sh` for a file the kernel cannot execute (glibc's
-/// execvp does that, running a wasm module or a data file as a shell script). Returns only
-/// on failure, with the reason (`exec /x: Exec format error`).
+/// Replaces this process with the Linux program of `spec`, as runc does: found through
+/// `PATH` like execvp (the lookup of [`entrypoint::find_program`]), but never retried
+/// through `/bin/sh` when the kernel cannot execute the file (glibc's execvp does that,
+/// running a wasm module or a data file as a shell script). Returns only on failure, with
+/// the reason (`exec /x: Exec format error`).
 pub fn exec_linux(spec: &Spec) -> String {
     let Some(args) = spec.process().as_ref().and_then(|p| p.args().as_ref()).filter(|a| !a.is_empty()) else {
         return "process.args is empty".into();
@@ -84,25 +85,12 @@ pub fn exec_linux(spec: &Spec) -> String {
     let name = &args[0];
     let argv: Result<Vec<CString>, _> = args.iter().map(|a| CString::new(a.as_bytes())).collect();
     let Ok(argv) = argv else { return format!("exec {name}: an argument holds a NUL byte") };
-    let mut last = nix::errno::Errno::ENOENT;
-    for candidate in candidates(name) {
-        let Ok(path) = CString::new(candidate.as_os_str().as_bytes()) else { continue };
-        match nix::unistd::execv(&path, &argv) {
-            Ok(never) => match never {},
-            // Keep looking through PATH, as execvp does, past entries that are not there.
-            Err(errno @ (nix::errno::Errno::ENOENT | nix::errno::Errno::ENOTDIR)) => last = errno,
-            Err(errno) => return format!("exec {name}: {}", errno.desc()),
-        }
+    let program = entrypoint::find_program(spec, name).unwrap_or_else(|| PathBuf::from(name));
+    let Ok(program) = CString::new(program.into_os_string().into_vec()) else {
+        return format!("exec {name}: the path holds a NUL byte");
+    };
+    match nix::unistd::execv(&program, &argv) {
+        Ok(never) => match never {},
+        Err(errno) => format!("exec {name}: {}", errno.desc()),
     }
-    format!("exec {name}: {}", last.desc())
-}
-
-/// Where execvp would look for `name`: itself if it has a slash, else each `PATH` entry
-/// (libcontainer has set this process's environment to `process.env`).
-fn candidates(name: &str) -> Vec<PathBuf> {
-    if name.contains('/') {
-        return vec![PathBuf::from(name)];
-    }
-    let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into());
-    path.split(':').map(|dir| Path::new(if dir.is_empty() { "." } else { dir }).join(name)).collect()
 }
