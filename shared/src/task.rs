@@ -1,8 +1,8 @@
 //! [`Task`]: what an executor runs, and its encoding as an executor command line.
 //!
 //! ```text
-//! EXECUTOR [--preopen GUEST | --preopen-ro GUEST]... [--invoke FUNC] [--precompiled FD:DIGEST]
-//!          MODULE -- ARG0 ARG1...
+//! EXECUTOR [--preopen GUEST HOST | --preopen-ro GUEST HOST]... [--invoke FUNC]
+//!          [--precompiled FD:DIGEST] MODULE -- ARG0 ARG1...
 //! ```
 //! The environment of the executor process is the guest's environment, exactly.
 //!
@@ -16,10 +16,14 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
-/// A directory the guest may open, at the same path it has in the container.
+/// A directory the guest may open: shown to the guest as `guest` (its path in the
+/// container), opened by the executor at `host` (where the runtime put it for the executor,
+/// e.g. `/proc/self/fd/N` of a descriptor it handed over; nothing else of the executor's
+/// filesystem is the guest's).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Preopen {
     pub guest: PathBuf,
+    pub host: PathBuf,
     pub read_only: bool,
 }
 
@@ -74,6 +78,7 @@ impl Task {
         for preopen in &self.preopens {
             out.push(if preopen.read_only { PREOPEN_RO } else { PREOPEN }.into());
             out.push(preopen.guest.clone().into_os_string());
+            out.push(preopen.host.clone().into_os_string());
         }
         if let Some(function) = &self.function {
             out.push(INVOKE.into());
@@ -112,7 +117,8 @@ impl Task {
                 b"--preopen" | b"--preopen-ro" => {
                     let read_only = arg.as_bytes() == PREOPEN_RO.as_bytes();
                     let guest = PathBuf::from(value(&arg.to_string_lossy())?);
-                    preopens.push(Preopen { guest, read_only });
+                    let host = PathBuf::from(value(&arg.to_string_lossy())?);
+                    preopens.push(Preopen { guest, host, read_only });
                 }
                 b"--invoke" => {
                     let name = value(INVOKE)?;
@@ -180,8 +186,8 @@ mod tests {
             args: vec!["/app/hello.wasm".into(), "--".into(), OsString::from_vec(vec![0xff, b'x'])],
             env: vec!["A=1".into(), "B=x=y".into(), "EMPTY".into()],
             preopens: vec![
-                Preopen { guest: "/".into(), read_only: true },
-                Preopen { guest: "/data".into(), read_only: false },
+                Preopen { guest: "/".into(), host: "/proc/self/fd/5".into(), read_only: true },
+                Preopen { guest: "/data".into(), host: "/data".into(), read_only: false },
             ],
             precompiled: Some(PrecompiledRef { fd: 7, module_digest: "00ff".into() }),
         }
@@ -210,6 +216,7 @@ mod tests {
         assert_eq!(parse(&["--", "x"]), Err(TaskError::NoModule));
         assert_eq!(parse(&["m.wasm"]), Err(TaskError::NoArgs));
         assert_eq!(parse(&["--preopen"]), Err(TaskError::MissingValue("--preopen".into())));
+        assert_eq!(parse(&["--preopen", "/"]), Err(TaskError::MissingValue("--preopen".into())));
         assert_eq!(parse(&["--bogus", "m", "--"]), Err(TaskError::UnknownOption("--bogus".into())));
         for bad in ["-1:00", "1:00", "7", "7:", "7:xyz"] {
             let err = Err(TaskError::BadPrecompiled(bad.into()));

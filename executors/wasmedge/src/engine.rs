@@ -41,8 +41,8 @@ impl runw_shared::executor_main::Engine for WasmEdge {
             .preopens
             .iter()
             .map(|p| {
-                let path = p.guest.to_string_lossy();
-                if p.read_only { format!("{path}:{path}:readonly") } else { format!("{path}:{path}") }
+                let (guest, host) = (p.guest.to_string_lossy(), p.host.to_string_lossy());
+                if p.read_only { format!("{guest}:{host}:readonly") } else { format!("{guest}:{host}") }
             })
             .collect();
         if let Some(bad) = args.iter().chain(&env).chain(&preopens).find(|s| s.contains('\0')) {

@@ -137,7 +137,7 @@ fn wasi_env(task: &Task, runtime: PluggableRuntime) -> Result<wasmer_wasix::Wasi
         let writable = !preopen.read_only;
         builder
             .add_preopen_build(|p| {
-                p.directory(&preopen.guest).alias(&guest).read(true).write(writable).create(writable)
+                p.directory(&preopen.host).alias(&guest).read(true).write(writable).create(writable)
             })
             .map_err(|e| e.to_string())?;
     }

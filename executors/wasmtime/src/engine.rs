@@ -135,7 +135,7 @@ fn wasi_context(task: &Task) -> wasmtime::Result<WasiP1Ctx> {
     for preopen in &task.preopens {
         let perms = if preopen.read_only { FsPerms::ReadOnly } else { FsPerms::ReadWrite };
         let guest = preopen.guest.to_string_lossy();
-        wasi.preopened_dir(&preopen.guest, guest, perms)?;
+        wasi.preopened_dir(&preopen.host, guest, perms)?;
     }
     Ok(wasi.build_p1())
 }

@@ -20,7 +20,7 @@ const PSEUDO_TYPES: [&str; 6] = ["proc", "sysfs", "cgroup", "cgroup2", "mqueue",
 /// called inside the container, where the mounts are in place).
 pub fn for_spec(spec: &Spec, is_dir: impl Fn(&Path) -> bool) -> Vec<Preopen> {
     let root_ro = spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false);
-    let mut preopens = vec![Preopen { guest: "/".into(), read_only: root_ro }];
+    let mut preopens = vec![Preopen { guest: "/".into(), host: "/".into(), read_only: root_ro }];
     for mount in spec.mounts().iter().flatten() {
         let dest = mount.destination();
         let pseudo_place = PSEUDO_ROOTS.iter().any(|root| dest.starts_with(root));
@@ -30,7 +30,7 @@ pub fn for_spec(spec: &Spec, is_dir: impl Fn(&Path) -> bool) -> Vec<Preopen> {
         }
         let read_only = mount.options().iter().flatten().any(|o| o == "ro");
         preopens.retain(|p| p.guest != *dest);
-        preopens.push(Preopen { guest: dest.to_path_buf(), read_only });
+        preopens.push(Preopen { guest: dest.to_path_buf(), host: dest.to_path_buf(), read_only });
     }
     // WASI has no working directory: the process's cwd is preopened as `.`, where relative
     // paths resolve, with the access of the preopen that holds it.
@@ -41,7 +41,7 @@ pub fn for_spec(spec: &Spec, is_dir: impl Fn(&Path) -> bool) -> Vec<Preopen> {
             .filter(|p| cwd.starts_with(&p.guest))
             .max_by_key(|p| p.guest.as_os_str().len())
             .is_some_and(|p| p.read_only);
-        preopens.push(Preopen { guest: ".".into(), read_only });
+        preopens.push(Preopen { guest: ".".into(), host: cwd.to_path_buf(), read_only });
     }
     preopens
 }
@@ -74,6 +74,6 @@ mod tests {
     #[test]
     fn writable_rootfs_by_default() {
         let spec = spec(r#"{"ociVersion":"1.0.2","root":{"path":"rootfs"}}"#);
-        assert_eq!(for_spec(&spec, |_| true), vec![Preopen { guest: "/".into(), read_only: false }]);
+        assert_eq!(for_spec(&spec, |_| true), vec![Preopen { guest: "/".into(), host: "/".into(), read_only: false }]);
     }
 }
