@@ -13,6 +13,7 @@ pub mod executor;
 pub mod leftovers;
 pub mod podman;
 pub mod runw;
+pub mod wasm_gen;
 
 pub use bundle::Bundle;
 pub use executor::{Executor, Feature};

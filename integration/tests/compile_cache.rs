@@ -220,18 +220,24 @@ fn the_artifact_cannot_be_written_through_the_container(exec: &Executor) {
         return;
     }
     let runw = Runw::with_executor(exec);
-    let bundle = hello();
+    let bundle = Bundle::wasm(&guest("busy_loop"), "/busy.wasm", &["/busy.wasm"], &[WASM]);
     let id = unique_id("cache-ro");
-    runw.create(&bundle, &id);
+    let mut child = runw.command(["run", "--bundle", bundle.path().to_str().unwrap(), &id]);
+    let mut child = child.stdout(std::process::Stdio::piped()).spawn().unwrap();
+    // The guest prints "spinning" once it runs: the executor has loaded the artifact.
+    let mut line = String::new();
+    use std::io::BufRead;
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    assert_eq!(line, "spinning\n");
     let [entry] = entries(runw.cache_dir()).try_into().unwrap();
     let before = std::fs::read(&entry).unwrap();
     let key = entry.file_name().unwrap().to_str().unwrap().to_owned();
     let state: serde_json::Value = serde_json::from_str(&runw.ok(["state", &id]).stdout).unwrap();
     let pid = state["pid"].as_i64().unwrap();
 
-    // The created container's init holds the artifact for the executor. Reopening that
-    // descriptor for writing through /proc (what a process in the container could try) must
-    // fail, even for the host's root.
+    // The executor (the container's PID 1) holds the artifact. Reopening that descriptor for
+    // writing through /proc (what a process in the container, or a sidecar sharing the pod's
+    // PID namespace, could try) must fail, even for the host's root.
     let mut held = 0;
     for fd in std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap() {
         let fd = fd.unwrap().path();
@@ -243,10 +249,9 @@ fn the_artifact_cannot_be_written_through_the_container(exec: &Executor) {
         let err = std::fs::OpenOptions::new().append(true).open(&fd).unwrap_err();
         assert_eq!(err.raw_os_error(), Some(libc::EROFS), "{}: {err}", fd.display());
     }
-    assert_eq!(held, 1, "the init process should hold the artifact once");
-    runw.ok(["start", &id]);
-    runw.wait_status(&id, "stopped", 10);
-    runw.ok(["delete", &id]);
+    assert_eq!(held, 1, "the executor should hold the artifact once");
+    runw.ok(["kill", &id, "KILL"]);
+    child.wait().unwrap();
     assert_eq!(std::fs::read(&entry).unwrap(), before);
     leftovers::assert_none(&runw, &id, Some(bundle.path()));
 }

@@ -4,6 +4,7 @@
 //! lives in `commands/`.
 
 mod bundle;
+mod cgroup_procs;
 mod cli;
 mod compile_cache;
 mod commands;

@@ -35,6 +35,71 @@ pub fn container_dir(root: &Path, id: &str) -> Result<PathBuf> {
     Ok(root.join(id))
 }
 
+/// The directory of the id locks, a name no container id can take (`@` is not allowed in
+/// ids); `list` skips it (it holds no state.json).
+const LOCKS: &str = "@locks";
+
+/// The right to create container `id`, held from the existence check until `create` has
+/// finished, so that of two creates of one id exactly one goes ahead and the other touches
+/// nothing of the winner's. Dropping it removes the lock file.
+pub struct IdClaim {
+    path: PathBuf,
+    _file: std::fs::File,
+}
+
+impl Drop for IdClaim {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Waits for the id lock of `id`, then checks that no container `id` exists.
+pub fn claim(root: &Path, id: &str) -> Result<IdClaim> {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let dir = container_dir(root, id)?;
+    let locks = root.join(LOCKS);
+    if !locks.is_dir() {
+        create_private_dir(&locks)?;
+    }
+    let path = locks.join(id);
+    let file = loop {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
+            .open(&path)
+            .with_context(|| format!("cannot lock container id {id:?} ({})", path.display()))?;
+        // A POSIX record lock, not flock: it belongs to this process, so the container's
+        // init, forked while it is held and waiting for `start`, does not hold it too.
+        let mut lock: libc::flock = zeroed_flock();
+        lock.l_type = libc::F_WRLCK as libc::c_short;
+        lock.l_whence = libc::SEEK_SET as libc::c_short;
+        // SAFETY: F_SETLKW on a descriptor `file` keeps open, with a valid flock struct.
+        while unsafe { libc::fcntl(std::os::fd::AsRawFd::as_raw_fd(&file), libc::F_SETLKW, &lock) } != 0 {
+            let err = std::io::Error::last_os_error();
+            if err.kind() != std::io::ErrorKind::Interrupted {
+                return Err(err).with_context(|| format!("cannot lock container id {id:?}"));
+            }
+        }
+        // The holder before removed the file as it let go: lock the one at the path now.
+        let held = file.metadata()?;
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.ino() == held.ino() && m.dev() == held.dev()) {
+            break file;
+        }
+    };
+    if dir.exists() {
+        bail!("container {id:?} already exists");
+    }
+    Ok(IdClaim { path, _file: file })
+}
+
+fn zeroed_flock() -> libc::flock {
+    // SAFETY: `struct flock` is plain data for which all-zero bytes are a valid value.
+    unsafe { std::mem::zeroed() }
+}
+
 /// Loads an existing container, or fails naming the id.
 pub fn load(root: &Path, id: &str) -> Result<Container> {
     let dir = container_dir(root, id)?;

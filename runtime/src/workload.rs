@@ -3,10 +3,12 @@
 //!
 //! `RunwExecutor` is built by runw before the container exists ([`RunwExecutor::for_spec`]):
 //! for a container whose annotations ask for wasm it opens the executor binary then, while
-//! the host's filesystem is still visible, and takes the compiled module from the compile
-//! cache (compiling it on a miss). libcontainer calls [`Executor::validate`] in the
-//! init process after pivot_root, before it reports the container created (an error there
-//! fails `create`), and [`Executor::exec`] after the start signal.
+//! the host's filesystem is still visible, and looks the module up in the compile cache.
+//! libcontainer calls [`Executor::validate`] in the init process after pivot_root, before it
+//! reports the container created (an error there fails `create`), and [`Executor::exec`]
+//! after the start signal. Between the two, runw hands the compiled module over
+//! ([`PendingArtifact::deliver`]: a hit at once, a miss compiled inside the container's
+//! cgroups), through a socket whose other end init inherited.
 
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
@@ -16,9 +18,9 @@ use libcontainer::workload::default;
 use libcontainer::workload::{Executor, ExecutorError, ExecutorValidationError};
 use runw_shared::Task;
 
-use crate::compile_cache::{Artifact, CompileCache};
+use crate::compile_cache::{Artifact, CompileCache, Lookup};
 use crate::wasm::annotations::{self, Handler};
-use crate::wasm::{entrypoint, executor_binary, host_module, launch};
+use crate::wasm::{artifact_channel, entrypoint, executor_binary, host_module, launch};
 
 #[derive(Clone)]
 pub struct RunwExecutor {
@@ -26,22 +28,24 @@ pub struct RunwExecutor {
     /// The wasm executor, opened before pivot_root; `None` for Linux containers, and for
     /// smart ones on a node with no executor installed.
     executor: Option<Arc<executor_binary::ExecutorBinary>>,
-    /// The entrypoint compiled by that executor, from the compile cache, when the host could
-    /// see the module and the cache could provide it.
-    precompiled: Option<Arc<Artifact>>,
+    /// Where the compiled entrypoint arrives, when the host could see the module and the
+    /// cache could look it up.
+    artifacts: Option<Arc<artifact_channel::Receiver>>,
     /// What `validate` decided: a wasm task, or `None` for a Linux process.
     decision: Arc<OnceLock<Option<Task>>>,
 }
 
 impl RunwExecutor {
-    /// The executor for a container with this spec and bundle. Fails, before anything is
-    /// created, for a wasm container when no wasm executor is installed.
-    pub fn for_spec(spec: &Spec, bundle: &Path) -> Result<Self, executor_binary::ExecutorBinaryError> {
+    /// The executor for a container with this spec and bundle, and what runw still has to
+    /// hand it once the container exists. Fails, before anything is created, for a wasm
+    /// container when no wasm executor is installed.
+    pub fn for_spec(spec: &Spec, bundle: &Path) -> Result<(Self, Option<PendingArtifact>), executor_binary::ExecutorBinaryError> {
         let mut executor = Self::without_cache(spec)?;
-        if let Some(binary) = &executor.executor {
-            executor.precompiled = precompiled(spec, bundle, binary).map(Arc::new);
+        let pending = executor.executor.as_ref().and_then(|binary| PendingArtifact::look_up(spec, bundle, binary));
+        if let Some((_, receiver)) = &pending {
+            executor.artifacts = Some(receiver.clone());
         }
-        Ok(executor)
+        Ok((executor, pending.map(|(pending, _)| pending)))
     }
 
     fn without_cache(spec: &Spec) -> Result<Self, executor_binary::ExecutorBinaryError> {
@@ -51,7 +55,7 @@ impl RunwExecutor {
             Handler::Wasm => Some(Arc::new(executor_binary::open()?)),
             Handler::Smart => executor_binary::open().ok().map(Arc::new),
         };
-        Ok(RunwExecutor { handler, executor, precompiled: None, decision: Arc::default() })
+        Ok(RunwExecutor { handler, executor, artifacts: None, decision: Arc::default() })
     }
 
     /// The executor for a process exec'd into an existing container (`runw exec`): wasm when
@@ -108,7 +112,9 @@ impl Executor for RunwExecutor {
         };
         match (decision, &self.executor) {
             (Some(task), Some(executor)) => {
-                let err = launch::exec(executor, &task, self.precompiled.as_deref());
+                let artifact = self.artifacts.as_ref().and_then(|r| r.try_receive());
+                let artifact = artifact.map(|(fd, module_digest)| Artifact { fd, module_digest });
+                let err = launch::exec(executor, &task, artifact.as_ref());
                 Err(ExecutorError::Other(format!("failed to exec {}: {err}", executor.name)))
             }
             _ => {
@@ -122,22 +128,65 @@ impl Executor for RunwExecutor {
     }
 }
 
-/// The compiled entrypoint from the compile cache. Any failure here only costs speed: it is
-/// logged and the executor compiles the module in the container.
-fn precompiled(spec: &Spec, bundle: &Path, executor: &executor_binary::ExecutorBinary) -> Option<Artifact> {
-    let cache = match CompileCache::from_env() {
-        Ok(Some(cache)) => cache,
-        Ok(None) => return None,
-        Err(err) => {
-            tracing::warn!("compile cache disabled: {err}");
-            return None;
-        }
-    };
-    match cache.artifact(executor, || host_module::read(spec, bundle)) {
-        Ok(artifact) => artifact,
-        Err(err) => {
-            tracing::warn!("compile cache: {err}");
-            None
+/// runw's side of a wasm container's compile cache: the artifact to hand over once the
+/// container exists.
+pub struct PendingArtifact {
+    lookup: Lookup,
+    executor: Arc<executor_binary::ExecutorBinary>,
+    sender: artifact_channel::Sender,
+}
+
+impl PendingArtifact {
+    /// Looks the entrypoint up in the compile cache. Any failure here only costs speed: it is
+    /// logged, and the executor compiles the module in the container.
+    fn look_up(
+        spec: &Spec,
+        bundle: &Path,
+        executor: &Arc<executor_binary::ExecutorBinary>,
+    ) -> Option<(PendingArtifact, Arc<artifact_channel::Receiver>)> {
+        let cache = match CompileCache::from_env() {
+            Ok(Some(cache)) => cache,
+            Ok(None) => return None,
+            Err(err) => {
+                tracing::warn!("compile cache disabled: {err}");
+                return None;
+            }
+        };
+        let lookup = match cache.lookup(executor, || host_module::open(spec, bundle)) {
+            Ok(lookup) => lookup?,
+            Err(err) => {
+                tracing::warn!("compile cache: {err}");
+                return None;
+            }
+        };
+        let (sender, receiver) = match artifact_channel::pair() {
+            Ok(pair) => pair,
+            Err(err) => {
+                tracing::warn!("compile cache: cannot make the artifact channel: {err}");
+                return None;
+            }
+        };
+        Some((PendingArtifact { lookup, executor: executor.clone(), sender }, Arc::new(receiver)))
+    }
+
+    /// Hands the artifact to the container whose init is `container_pid`: at once for a hit,
+    /// after compiling a miss inside that container's cgroups. Runs after the container
+    /// exists and before `create` returns; a failure is logged and the executor compiles.
+    pub fn deliver(self, container_pid: i32) {
+        let artifact = match self.lookup {
+            Lookup::Hit(artifact) => Some(artifact),
+            Lookup::Miss(miss) => match miss.compile(&self.executor, container_pid) {
+                Ok(artifact) => artifact,
+                Err(err) => {
+                    tracing::warn!("compile cache: {err}");
+                    None
+                }
+            },
+        };
+        if let Some(artifact) = artifact {
+            if let Err(err) = self.sender.send(&artifact.fd, &artifact.module_digest) {
+                tracing::warn!("compile cache: cannot hand the artifact to the container: {err}");
+            }
         }
     }
 }

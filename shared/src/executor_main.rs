@@ -17,7 +17,7 @@
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::FromRawFd;
+use std::os::fd::{AsFd, FromRawFd};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -46,6 +46,7 @@ pub trait Engine {
 
 /// Runs executor `name` on `engine`; returns the process's exit status.
 pub fn run(name: &str, engine: &impl Engine) -> ExitCode {
+    name_this_process(name);
     let first = std::env::args_os().nth(1);
     match first.as_ref().and_then(|a| a.to_str()) {
         Some(ENGINE_ID) => return print_id(name, engine),
@@ -72,20 +73,78 @@ pub fn run(name: &str, engine: &impl Engine) -> ExitCode {
     ExitCode::from(engine.run(&task, precompiled))
 }
 
-/// Reads the artifact from its descriptor's current offset to its end (closing it), if it was
-/// made from the module at `module`, byte for byte.
+/// Reads the artifact from its descriptor's current offset to its end, if it was made from
+/// the module at `module`, byte for byte. The descriptor stays open for the life of the
+/// process: the one read-only handle on the artifact that the container can see, before
+/// and after loading alike (reopening it through `/proc` for writing fails with EROFS).
 fn read_precompiled(precompiled: &PrecompiledRef, module: &Path) -> std::io::Result<Vec<u8>> {
     // SAFETY: the runtime handed this descriptor to the executor for it alone (`Task` parsing
     // accepts only numbers above 2, so never stdio); nothing else in this process owns or
     // closes it. A number that is not open makes the read fail with EBADF, which is reported.
-    let mut file = unsafe { File::from_raw_fd(precompiled.fd) };
+    let file = std::mem::ManuallyDrop::new(unsafe { File::from_raw_fd(precompiled.fd) });
     let source = std::fs::read(module)?;
     if digest::module_digest(&source) != precompiled.module_digest {
         return Err(std::io::Error::other("it was compiled from another module"));
     }
     let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes)?;
+    (&*file).read_to_end(&mut bytes)?;
     Ok(bytes)
+}
+
+/// Started by descriptor (`execveat`), the process would show in `ps` as the descriptor's
+/// number: give it its own name.
+fn name_this_process(name: &str) {
+    let mut comm = [0u8; 16];
+    let len = name.len().min(15);
+    comm[..len].copy_from_slice(&name.as_bytes()[..len]);
+    // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes, which `comm` is.
+    unsafe { libc::prctl(libc::PR_SET_NAME, comm.as_ptr(), 0, 0, 0) };
+}
+
+/// The module on stdin: mapped when stdin is a file (runw hands over a sealed memfd, so
+/// the module is not copied again), read otherwise.
+fn module_from_stdin() -> std::io::Result<StdinModule> {
+    use std::os::fd::AsRawFd;
+    let stdin = std::io::stdin();
+    let meta = File::from(stdin.as_fd().try_clone_to_owned()?).metadata()?;
+    let len = usize::try_from(meta.len()).map_err(std::io::Error::other)?;
+    if meta.is_file() && len > 0 {
+        // SAFETY: a private read-only mapping of stdin's whole length; the memfd runw hands
+        // over is sealed against writes and resizing, so the bytes cannot change under it.
+        let addr = unsafe {
+            libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ, libc::MAP_PRIVATE, stdin.as_raw_fd(), 0)
+        };
+        if addr != libc::MAP_FAILED {
+            return Ok(StdinModule::Mapped { addr, len });
+        }
+    }
+    let mut wasm = Vec::new();
+    std::io::stdin().read_to_end(&mut wasm)?;
+    Ok(StdinModule::Read(wasm))
+}
+
+enum StdinModule {
+    Mapped { addr: *mut libc::c_void, len: usize },
+    Read(Vec<u8>),
+}
+
+impl StdinModule {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            // SAFETY: `addr` maps `len` readable bytes until this value drops.
+            StdinModule::Mapped { addr, len } => unsafe { std::slice::from_raw_parts(addr.cast::<u8>(), *len) },
+            StdinModule::Read(bytes) => bytes,
+        }
+    }
+}
+
+impl Drop for StdinModule {
+    fn drop(&mut self) {
+        if let StdinModule::Mapped { addr, len } = self {
+            // SAFETY: unmaps exactly the mapping this value owns.
+            unsafe { libc::munmap(*addr, *len) };
+        }
+    }
 }
 
 fn print_id(name: &str, engine: &impl Engine) -> ExitCode {
@@ -111,12 +170,14 @@ fn precompile(name: &str, engine: &impl Engine) -> ExitCode {
         eprintln!("{name}: this engine has no compiled form");
         return ExitCode::from(NO_COMPILED_FORM);
     }
-    let mut wasm = Vec::new();
-    if let Err(err) = std::io::stdin().read_to_end(&mut wasm) {
-        eprintln!("{name}: cannot read the module from stdin: {err}");
-        return ExitCode::from(exit_code::LOAD_FAILED);
-    }
-    let artifact = match engine.precompile(&wasm) {
+    let wasm = match module_from_stdin() {
+        Ok(wasm) => wasm,
+        Err(err) => {
+            eprintln!("{name}: cannot read the module from stdin: {err}");
+            return ExitCode::from(exit_code::LOAD_FAILED);
+        }
+    };
+    let artifact = match engine.precompile(wasm.bytes()) {
         Ok(artifact) => artifact,
         Err(err) => {
             eprintln!("{name}: cannot compile the module: {err}");

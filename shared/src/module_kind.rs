@@ -61,9 +61,15 @@ pub fn of_bytes(bytes: &[u8]) -> Option<ModuleKind> {
 }
 
 /// Reads the head of `path` and classifies it; `Ok(None)` for a file that is not wasm.
+/// Opens without blocking and reads only a regular file (a FIFO swapped in must not hang
+/// the caller).
 pub fn of_file(path: &Path) -> std::io::Result<Option<ModuleKind>> {
+    use std::os::unix::fs::OpenOptionsExt;
     let mut head = [0u8; 512];
-    let mut file = std::fs::File::open(path)?;
+    let mut file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY).open(path)?;
+    if !file.metadata()?.is_file() {
+        return Ok(None);
+    }
     let mut filled = 0;
     while filled < head.len() {
         match file.read(&mut head[filled..])? {

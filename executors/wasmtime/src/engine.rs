@@ -54,6 +54,11 @@ impl runw_shared::executor_main::Engine for Wasmtime {
             Some(ModuleKind::Text) => text_is_component(&String::from_utf8_lossy(wasm)),
             None => return Err("not a wasm module or WAT text".into()),
         };
+        // A core module is validated whole before any function is compiled, so that a module
+        // invalid in its last function fails at once rather than after compiling the rest.
+        if !is_component && runw_shared::module_kind::of_bytes(wasm) == Some(ModuleKind::Core) {
+            Module::validate(engine, wasm).map_err(|e| format!("invalid module: {e:#}"))?;
+        }
         let artifact = if is_component { engine.precompile_component(wasm) } else { engine.precompile_module(wasm) };
         artifact.map_err(|e| e.to_string())
     }

@@ -3,7 +3,8 @@
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 
-use crate::compile_cache::{CompileCache, DEFAULT_DIR};
+use crate::compile_cache::settings::DEFAULT_DIR;
+use crate::compile_cache::CompileCache;
 
 #[derive(Args, Debug)]
 pub struct Cache {

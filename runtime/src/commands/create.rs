@@ -38,14 +38,13 @@ pub struct InitOptions<'a> {
 }
 
 /// Creates the container; on failure removes everything this call made (state dir, cgroup),
-/// so that a bad bundle leaves nothing behind.
+/// so that a bad bundle leaves nothing behind. The id is claimed first: a concurrent create
+/// of the same id waits, then fails without touching this one's container.
 pub fn build_init(root: &Path, opts: &InitOptions) -> Result<Container> {
+    let claim = state_root::claim(root, opts.id)?;
     let dir = state_root::container_dir(root, opts.id)?;
-    if dir.exists() {
-        anyhow::bail!("container {:?} already exists", opts.id);
-    }
     let spec = crate::bundle::check(opts.bundle)?;
-    let executor = RunwExecutor::for_spec(&spec, opts.bundle)?;
+    let (executor, pending_artifact) = RunwExecutor::for_spec(&spec, opts.bundle)?;
     let result = ContainerBuilder::new(opts.id.to_owned(), SyscallType::default())
         .with_executor(executor)
         .with_root_path(root)?
@@ -59,12 +58,19 @@ pub fn build_init(root: &Path, opts: &InitOptions) -> Result<Container> {
         .with_detach(opts.detach || opts.console_socket.is_some())
         .with_no_pivot(opts.no_pivot)
         .build();
-    result
+    let container = result
         .map_err(|err| {
             remove_leftovers(&dir);
             anyhow::Error::from(err)
         })
-        .with_context(|| format!("failed to create container {:?}", opts.id))
+        .with_context(|| format!("failed to create container {:?}", opts.id))?;
+    drop(claim);
+    // The container exists (its cgroups too) and waits for `start`: hand its executor the
+    // compiled module, compiling it now, charged to the container, on a miss.
+    if let (Some(pending), Some(pid)) = (pending_artifact, container.pid()) {
+        pending.deliver(pid.as_raw());
+    }
+    Ok(container)
 }
 
 /// Best effort: a failed create must not leave a state dir or cgroup that blocks the id.

@@ -97,13 +97,22 @@ pub fn seal(file: &File, key: &Key, secret: &Secret) -> std::io::Result<()> {
 pub fn open_verified(layout: &Layout, key: &Key, secret: &Secret) -> Result<Option<OwnedFd>, CacheError> {
     let entries = layout.entries();
     let tree = read_only_tree::open(&entries).map_err(CacheError::io(&entries))?;
-    let fd = match read_only_tree::open_in(&tree, Path::new(&key.name()), libc::O_RDONLY) {
+    // Never follow a symlink nor block on a FIFO planted here: anything but a regular file
+    // is removed.
+    let flags = libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK;
+    let fd = match read_only_tree::open_in(&tree, Path::new(&key.name()), flags) {
         Ok(fd) => fd,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(err) if err.raw_os_error() == Some(libc::ELOOP) => {
+            let _ = std::fs::remove_file(layout.entry_path(key));
+            return Ok(None);
+        }
         Err(err) => return Err(CacheError::Io { path: layout.entry_path(key), source: err }),
     };
     let mut file = File::from(fd);
-    match verify(&mut file, key, secret) {
+    let regular = file.metadata().is_ok_and(|m| m.is_file());
+    let checked = if regular { verify(&mut file, key, secret) } else { Err("not a regular file".into()) };
+    match checked {
         Ok(()) => {
             file.seek(SeekFrom::Start(HEADER_LEN)).map_err(CacheError::io(&layout.entry_path(key)))?;
             Ok(Some(OwnedFd::from(file)))

@@ -2,9 +2,10 @@
 //! place, per-key locks, and least-recently-used eviction.
 
 use std::fs::{DirBuilder, File, OpenOptions};
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use super::entry::Key;
 use super::CacheError;
@@ -14,8 +15,8 @@ const ENGINES: &str = "engines";
 const LOCKS: &str = "locks";
 const TMP: &str = "tmp";
 
-/// A temporary file left by a crashed writer is removed after this long.
-const STALE_TMP: Duration = Duration::from_secs(600);
+/// How often a wait for a lock or a compile slot looks again.
+const POLL: Duration = Duration::from_millis(20);
 
 pub struct Layout {
     pub dir: PathBuf,
@@ -23,8 +24,11 @@ pub struct Layout {
 
 impl Layout {
     /// The directory, created `0700` if missing; refused if anyone but its owner (this user)
-    /// can get in, since whoever can write it can plant what the executor loads.
+    /// can get in, or if anyone else could replace it (a directory above it that another
+    /// user owns or may write), since whoever can write it can plant what the executor loads.
     pub fn open(dir: &Path) -> Result<Layout, CacheError> {
+        let dir = &std::path::absolute(dir).map_err(CacheError::io(dir))?;
+        check_ancestors(dir)?;
         let mut builder = DirBuilder::new();
         builder.recursive(true).mode(0o700);
         if !dir.is_dir() {
@@ -52,26 +56,87 @@ impl Layout {
         self.dir.join(ENGINES).join(name)
     }
 
-    /// A new file in `tmp/` (mode 0600), removed on drop unless persisted (renamed into
-    /// place atomically: readers see the old entry or the whole new one).
+    /// A new file in `tmp/` (mode 0600), locked by this process while it lives (so that
+    /// [`Layout::sweep`] knows its writer is alive), removed on drop unless persisted
+    /// (renamed into place atomically: readers see the old entry or the whole new one).
     pub fn temp_file(&self) -> Result<tempfile::NamedTempFile, CacheError> {
         let tmp = self.dir.join(TMP);
-        tempfile::NamedTempFile::new_in(&tmp).map_err(CacheError::io(&tmp))
+        let file = tempfile::NamedTempFile::new_in(&tmp).map_err(CacheError::io(&tmp))?;
+        if !try_lock(file.as_file()) {
+            return Err(CacheError::Unsafe { path: file.path().to_path_buf(), reason: "a new temporary file is locked by another process".into() });
+        }
+        Ok(file)
     }
 
-    /// Holds `locks/KEY` exclusively until the guard drops.
-    pub fn lock(&self, key: &Key) -> Result<nix::fcntl::Flock<File>, CacheError> {
+    /// Removes temporary files and per-key lock files that a killed runw left (no one holds
+    /// their lock). Best effort.
+    pub fn sweep(&self) {
+        let locks = list_any(&self.dir.join(LOCKS)).into_iter().filter(|p| !is_slot(p));
+        for path in list_any(&self.dir.join(TMP)).into_iter().chain(locks) {
+            let Ok(file) = open_nonblocking(&path) else { continue };
+            let regular = file.metadata().is_ok_and(|m| m.is_file());
+            // A lock taker that opened this file before it goes finds it unlinked and
+            // takes the one at the path instead (see `lock_until`).
+            if !regular || try_lock(&file) {
+                tracing::debug!(path = %path.display(), "compile cache: removing a file a killed runw left");
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+    }
+
+    /// Holds `locks/KEY` exclusively until the guard drops (which removes the file), or
+    /// `None` if it is not free by `deadline`.
+    pub fn lock_until(&self, key: &Key, deadline: Instant) -> Result<Option<KeyLock>, CacheError> {
         let path = self.dir.join(LOCKS).join(key.name());
-        let file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .custom_flags(libc::O_CLOEXEC)
-            .open(&path)
-            .map_err(CacheError::io(&path))?;
-        nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
-            .map_err(|(_, errno)| CacheError::Io { path, source: errno.into() })
+        loop {
+            let file = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK)
+                .open(&path)
+                .map_err(CacheError::io(&path))?;
+            if try_lock(&file) {
+                // The holder before us removes the file as it lets go: a lock on a removed
+                // file guards nothing, so take the one at the path now.
+                let same = std::fs::symlink_metadata(&path)
+                    .is_ok_and(|m| file.metadata().is_ok_and(|f| f.ino() == m.ino() && f.dev() == m.dev()));
+                if same {
+                    return Ok(Some(KeyLock { path, _file: file }));
+                }
+                continue;
+            }
+            if Instant::now() >= deadline {
+                return Ok(None);
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// One of `jobs` compile slots, held until the guard drops; `None` if none is free by
+    /// `deadline`.
+    pub fn compile_slot(&self, jobs: usize, deadline: Instant) -> Result<Option<File>, CacheError> {
+        loop {
+            for n in 0..jobs.max(1) {
+                let path = self.dir.join(LOCKS).join(format!("slot.{n}"));
+                let file = OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(false)
+                    .mode(0o600)
+                    .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK)
+                    .open(&path)
+                    .map_err(CacheError::io(&path))?;
+                if try_lock(&file) {
+                    return Ok(Some(file));
+                }
+            }
+            if Instant::now() >= deadline {
+                return Ok(None);
+            }
+            std::thread::sleep(POLL);
+        }
     }
 
     /// Marks an entry used now, for eviction order. Best effort.
@@ -105,13 +170,63 @@ impl Layout {
                 tracing::debug!(path = %entry.path.display(), "compile cache: evicted");
             }
         }
-        let now = SystemTime::now();
-        for tmp in list(&self.dir.join(TMP)) {
-            if now.duration_since(tmp.used).is_ok_and(|age| age > STALE_TMP) {
-                let _ = std::fs::remove_file(&tmp.path);
-            }
+    }
+}
+
+/// A held per-key lock; dropping it removes the lock file, then lets go.
+pub struct KeyLock {
+    path: PathBuf,
+    _file: File,
+}
+
+impl Drop for KeyLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+fn is_slot(path: &Path) -> bool {
+    path.file_name().is_some_and(|n| n.to_string_lossy().starts_with("slot."))
+}
+
+/// `flock(LOCK_EX | LOCK_NB)`: true when this open file now holds the lock.
+fn try_lock(file: &File) -> bool {
+    // SAFETY: flock on a descriptor `file` keeps open.
+    unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
+}
+
+/// Opens without following a symlink or blocking (a FIFO planted here must not hang runw).
+fn open_nonblocking(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new().read(true).custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK).open(path)
+}
+
+/// Every name in `dir`, whatever it is.
+fn list_any(dir: &Path) -> Vec<PathBuf> {
+    let Ok(read) = std::fs::read_dir(dir) else { return Vec::new() };
+    read.flatten().map(|e| e.path()).collect()
+}
+
+/// Refuses a cache directory below one that another user owns or may write (without the
+/// sticky bit): they could rename it away and put their own in its place.
+fn check_ancestors(dir: &Path) -> Result<(), CacheError> {
+    // SAFETY: geteuid cannot fail and has no preconditions.
+    let euid = unsafe { libc::geteuid() };
+    for ancestor in dir.ancestors().skip(1) {
+        let Ok(meta) = std::fs::metadata(ancestor) else { continue };
+        let writable_by_others = meta.mode() & 0o022 != 0 && meta.mode() & 0o1000 == 0;
+        if (meta.uid() != 0 && meta.uid() != euid) || writable_by_others {
+            return Err(CacheError::Unsafe {
+                path: dir.to_path_buf(),
+                reason: format!(
+                    "{} above it is owned by uid {} with mode {:o}: another user could replace the cache",
+                    ancestor.display(),
+                    meta.uid(),
+                    meta.mode() & 0o7777
+                ),
+            });
         }
     }
+    Ok(())
 }
 
 /// Refuses a directory that anyone but this user can enter, or that is a symlink.
@@ -169,8 +284,8 @@ pub fn usage(dir: &Path) -> Result<Usage, CacheError> {
 pub fn clear(dir: &Path) -> Result<Usage, CacheError> {
     let removed = usage(dir)?;
     for sub in [ENTRIES, ENGINES, LOCKS, TMP] {
-        for item in list(&dir.join(sub)) {
-            std::fs::remove_file(&item.path).map_err(CacheError::io(&item.path))?;
+        for path in list_any(&dir.join(sub)) {
+            std::fs::remove_file(&path).map_err(CacheError::io(&path))?;
         }
     }
     Ok(removed)

@@ -1,9 +1,12 @@
 //! runw's compile cache: modules compiled once per node, not once per container start.
 //!
-//! Before a wasm container exists, runw (on the host) reads the entrypoint module, looks up
-//! the artifact its executor made of that module, and hands it to the executor in the
-//! container as an inherited descriptor (`--precompiled FD:DIGEST`); the cache directory is
-//! never mounted in a container. A miss runs the executor's `--precompile` mode on the host.
+//! Before a wasm container exists, runw (on the host) opens the entrypoint module and looks up
+//! the artifact its executor made of that module ([`CompileCache::lookup`]). A miss is
+//! compiled once the container exists ([`Miss::compile`]): the executor's `--precompile`
+//! mode runs jailed ([`jail`]), inside the container's own cgroups, so the pod's memory and
+//! CPU limits bound it, within a timeout and a node-wide number of compiles at once
+//! ([`settings`]). The artifact reaches the executor in the container as a descriptor
+//! (`--precompiled FD:DIGEST`); the cache directory is never mounted in a container.
 //!
 //! Layout of the cache directory (root only, `0700`):
 //!
@@ -12,7 +15,9 @@
 //! entries/KEY       one artifact: a header (see [`entry`]) and the executor's output
 //! engines/ID        an executor binary's `--engine-id`, memoised by file identity
 //! locks/KEY         held while KEY is compiled, so concurrent starts compile once
-//! tmp/              entries and memos being written, renamed into place when complete
+//! locks/slot.N      one per compile allowed at once on the node
+//! tmp/              entries and memos being written (each locked by its writer), renamed
+//!                   into place when complete; one whose writer died is removed at next use
 //! ```
 //!
 //! KEY is derived from the module's digest and the engine's identity, which names the
@@ -25,21 +30,23 @@
 
 mod engine_id;
 mod entry;
+mod jail;
 mod layout;
+mod module_source;
 mod precompile;
+mod seccomp_filter;
 mod secret;
+pub mod settings;
 
-use std::os::fd::OwnedFd;
+use std::fs::File;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
-
-use crate::wasm::executor_binary::ExecutorBinary;
+use std::time::Instant;
 
 pub use layout::Usage;
+use settings::{CompileLimits, Settings};
 
-/// Where the cache lives unless `RUNW_CACHE_DIR` says otherwise.
-pub const DEFAULT_DIR: &str = "/var/cache/runw";
-/// The size bound unless `RUNW_CACHE_MAX` says otherwise.
-pub const DEFAULT_MAX: u64 = 1 << 30;
+use crate::wasm::executor_binary::ExecutorBinary;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
@@ -49,8 +56,10 @@ pub enum CacheError {
     Unsafe { path: PathBuf, reason: String },
     #[error("{executor} {mode} failed: {message}")]
     Executor { executor: String, mode: &'static str, message: String },
-    #[error("RUNW_CACHE_MAX={0:?} is not a size (bytes, or a number with K, M or G)")]
-    BadMax(String),
+    #[error(transparent)]
+    Setting(#[from] settings::BadSetting),
+    #[error("compile cache: {0}")]
+    Module(String),
 }
 
 impl CacheError {
@@ -67,116 +76,131 @@ pub struct Artifact {
 
 /// The cache in one directory, bounded in size.
 pub struct CompileCache {
-    dir: PathBuf,
+    settings: Settings,
+}
+
+/// What the cache has for a module, before the container exists.
+pub enum Lookup {
+    Hit(Artifact),
+    /// Compile once the container exists ([`Miss::compile`]).
+    Miss(Miss),
+}
+
+/// A module to compile for the cache.
+pub struct Miss {
+    layout: layout::Layout,
+    key: entry::Key,
+    secret: secret::Secret,
+    module: File,
+    module_digest: String,
+    limits: CompileLimits,
     max_bytes: u64,
 }
 
 impl CompileCache {
-    /// The cache as the environment configures it: `RUNW_CACHE=off` disables it,
-    /// `RUNW_CACHE_DIR` moves it, `RUNW_CACHE_MAX` bounds it (`512M`, `2G`, bytes).
+    /// The cache as the environment configures it (see [`settings`]); `None` when off.
     pub fn from_env() -> Result<Option<CompileCache>, CacheError> {
-        if std::env::var_os("RUNW_CACHE").is_some_and(|v| v == "off") {
-            return Ok(None);
-        }
-        let dir = std::env::var_os("RUNW_CACHE_DIR").map_or_else(|| PathBuf::from(DEFAULT_DIR), PathBuf::from);
-        let max_bytes = match std::env::var("RUNW_CACHE_MAX") {
-            Ok(value) => parse_size(&value).ok_or(CacheError::BadMax(value))?,
-            Err(_) => DEFAULT_MAX,
-        };
-        Ok(Some(CompileCache { dir, max_bytes }))
+        Ok(Settings::from_env()?.map(|settings| CompileCache { settings }))
     }
 
     pub fn dir(&self) -> &Path {
-        &self.dir
+        &self.settings.dir
     }
 
     pub fn max_bytes(&self) -> u64 {
-        self.max_bytes
+        self.settings.max_bytes
     }
 
-    /// The artifact `executor` made of the module `read_module` returns, compiled now if the
-    /// cache has no valid one; `None` for an executor whose engine has no compiled form (an
-    /// interpreter: the module is then not read at all) or when there is no module to read.
-    pub fn artifact(
+    /// What the cache has of the module `open_module` opens (a regular file, read on the
+    /// host), as `executor` compiles it; `None` for an executor whose engine has no compiled
+    /// form (an interpreter: the module is then not opened at all) or when there is no
+    /// module to read.
+    pub fn lookup(
         &self,
         executor: &ExecutorBinary,
-        read_module: impl FnOnce() -> Option<Vec<u8>>,
-    ) -> Result<Option<Artifact>, CacheError> {
-        let layout = layout::Layout::open(&self.dir)?;
+        open_module: impl FnOnce() -> Option<File>,
+    ) -> Result<Option<Lookup>, CacheError> {
+        let layout = layout::Layout::open(&self.settings.dir)?;
         let Some(engine) = engine_id::of(&layout, executor)? else {
             return Ok(None);
         };
-        let Some(module) = read_module() else {
+        let Some(module) = open_module() else {
             return Ok(None);
         };
+        let module_digest = module_source::digest_of(&module).map_err(|e| CacheError::Module(format!("cannot read the module: {e}")))?;
         let secret = secret::load_or_create(&layout)?;
-        let module_digest = runw_shared::digest::module_digest(&module);
         let key = entry::Key::new(&module_digest, &engine);
-        let hit = |how: &str| -> Result<Option<Artifact>, CacheError> {
-            let fd = entry::open_verified(&layout, &key, &secret)?;
-            if fd.is_some() {
-                layout.touch(&key);
-                tracing::debug!(key = %key.name(), "compile cache: {how}");
-            }
-            Ok(fd.map(|fd| Artifact { fd, module_digest: module_digest.clone() }))
+        if let Some(fd) = entry::open_verified(&layout, &key, &secret)? {
+            layout.touch(&key);
+            tracing::debug!(key = %key.name(), "compile cache: hit");
+            return Ok(Some(Lookup::Hit(Artifact { fd, module_digest })));
+        }
+        let (limits, max_bytes) = (self.settings.limits.clone(), self.settings.max_bytes);
+        Ok(Some(Lookup::Miss(Miss { layout, key, secret, module, module_digest, limits, max_bytes })))
+    }
+
+    /// What the cache holds now.
+    pub fn usage(&self) -> Result<Usage, CacheError> {
+        layout::usage(&self.settings.dir)
+    }
+
+    /// Removes every entry, memo and temporary file (the secret stays).
+    pub fn clear(&self) -> Result<Usage, CacheError> {
+        layout::clear(&self.settings.dir)
+    }
+}
+
+impl Miss {
+    /// Compiles the module with `executor`, jailed and charged to the cgroups of process
+    /// `container_pid` (the container's init), and stores the result. `Ok(None)` when the
+    /// compile could not start before the timeout (other compiles held every slot).
+    pub fn compile(self, executor: &ExecutorBinary, container_pid: i32) -> Result<Option<Artifact>, CacheError> {
+        let Miss { layout, key, secret, module, module_digest, limits, max_bytes } = self;
+        let deadline = Instant::now() + limits.timeout;
+        layout.sweep();
+        let Some(_lock) = layout.lock_until(&key, deadline)? else {
+            tracing::warn!(key = %key.name(), "compile cache: another compile of this module outlasted the timeout");
+            return Ok(None);
         };
-        if let Some(artifact) = hit("hit")? {
-            return Ok(Some(artifact));
-        }
-        let _lock = layout.lock(&key)?;
         // Whoever held the lock before may have compiled it.
-        if let Some(artifact) = hit("hit after waiting for another compile")? {
-            return Ok(Some(artifact));
+        if let Some(fd) = entry::open_verified(&layout, &key, &secret)? {
+            tracing::debug!(key = %key.name(), "compile cache: hit after waiting for another compile");
+            return Ok(Some(Artifact { fd, module_digest }));
         }
-        let started = std::time::Instant::now();
+        let Some(_slot) = layout.compile_slot(limits.jobs, deadline)? else {
+            tracing::warn!(jobs = limits.jobs, "compile cache: no compile slot free before the timeout (RUNW_COMPILE_JOBS)");
+            return Ok(None);
+        };
+        let started = Instant::now();
+        let (snapshot, digest) = module_source::snapshot(&module).map_err(|e| CacheError::Module(format!("cannot read the module: {e}")))?;
+        if digest != module_digest {
+            return Err(CacheError::Module("the module changed while it was being read".into()));
+        }
         let tmp = layout.temp_file()?;
         entry::begin(tmp.as_file()).map_err(CacheError::io(tmp.path()))?;
-        precompile::run(executor, &module, tmp.as_file())?;
+        let cgroups = crate::cgroup_procs::of(container_pid)
+            .map_err(|e| CacheError::Module(format!("cannot charge the compile to the container: {e}")))?;
+        let failed = |message: String| CacheError::Executor { executor: executor.name.clone(), mode: "--precompile", message };
+        let jail = jail::Jail {
+            executor: executor.fd.as_fd(),
+            argv: vec![jail::c_string(&executor.name).map_err(|e| failed(e.to_string()))?, c"--precompile".to_owned()],
+            stdin: snapshot.as_fd(),
+            stdout: tmp.as_file().as_fd(),
+            cgroups: &cgroups,
+            address_space: limits.memory,
+            output_size: max_bytes.saturating_add(entry::HEADER_LEN),
+            deadline,
+        };
+        jail::run(&jail).map_err(|e| failed(e.to_string()))?;
         entry::seal(tmp.as_file(), &key, &secret).map_err(CacheError::io(tmp.path()))?;
         let dest = layout.entry_path(&key);
         tmp.persist(&dest).map_err(|err| CacheError::Io { path: dest, source: err.error })?;
         tracing::debug!(key = %key.name(), ms = started.elapsed().as_millis() as u64, "compile cache: compiled");
-        layout.evict(self.max_bytes, Some(&key));
+        layout.evict(max_bytes, Some(&key));
         let fd = entry::open_verified(&layout, &key, &secret)?.ok_or_else(|| CacheError::Unsafe {
             path: layout.entry_path(&key),
             reason: "the entry just written does not verify".into(),
         })?;
         Ok(Some(Artifact { fd, module_digest }))
-    }
-
-    /// What the cache holds now.
-    pub fn usage(&self) -> Result<Usage, CacheError> {
-        layout::usage(&self.dir)
-    }
-
-    /// Removes every entry, memo and temporary file (the secret stays).
-    pub fn clear(&self) -> Result<Usage, CacheError> {
-        layout::clear(&self.dir)
-    }
-}
-
-/// `123`, `300K`, `512M`, `2G` (powers of 1024).
-fn parse_size(value: &str) -> Option<u64> {
-    let value = value.trim();
-    let (digits, shift) = match value.char_indices().last()? {
-        (i, 'K' | 'k') => (&value[..i], 10),
-        (i, 'M' | 'm') => (&value[..i], 20),
-        (i, 'G' | 'g') => (&value[..i], 30),
-        _ => (value, 0),
-    };
-    digits.parse::<u64>().ok()?.checked_mul(1 << shift)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn sizes() {
-        assert_eq!(super::parse_size("123"), Some(123));
-        assert_eq!(super::parse_size("300K"), Some(300 << 10));
-        assert_eq!(super::parse_size(" 512M "), Some(512 << 20));
-        assert_eq!(super::parse_size("2g"), Some(2 << 30));
-        assert_eq!(super::parse_size("M"), None);
-        assert_eq!(super::parse_size("-1"), None);
-        assert_eq!(super::parse_size("99999999999G"), None);
     }
 }

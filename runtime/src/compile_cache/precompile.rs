@@ -1,14 +1,12 @@
-//! Running the executor's host-side modes (`--engine-id`, `--precompile`), from the same
-//! descriptor the container will exec, so the artifact and the code that loads it come from
-//! one binary.
+//! Asking the executor for its engine's identity (`--engine-id`), from the same descriptor
+//! the container will exec, so the artifact and the code that loads it come from one binary.
+//! (`--precompile`, which reads untrusted input, runs jailed: [`super::jail`].)
 
-use std::fs::File;
-use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
-use runw_shared::executor_main::{ENGINE_ID, NO_COMPILED_FORM, PRECOMPILE};
+use runw_shared::executor_main::{ENGINE_ID, NO_COMPILED_FORM};
 
 use super::CacheError;
 use crate::wasm::executor_binary::ExecutorBinary;
@@ -60,25 +58,4 @@ pub fn engine_id(executor: &ExecutorBinary) -> Result<Option<String>, CacheError
         return Err(failed(executor, ENGINE_ID, format!("printed {id:?}, not one line")));
     }
     Ok(Some(id.to_owned()))
-}
-
-/// `EXECUTOR --precompile < module > out`: the artifact is appended to `out` at its offset.
-pub fn run(executor: &ExecutorBinary, module: &[u8], out: &File) -> Result<(), CacheError> {
-    let stdout = out.try_clone().map_err(|err| failed(executor, PRECOMPILE, err.to_string()))?;
-    let mut child = command(executor, PRECOMPILE)
-        .stdin(Stdio::piped())
-        .stdout(stdout)
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|err| failed(executor, PRECOMPILE, err.to_string()))?;
-    // The executor reads all of stdin before it writes anything: feed it from here, then
-    // collect stderr. A write error means it exited early; its status says why.
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(module);
-    }
-    let output = child.wait_with_output().map_err(|err| failed(executor, PRECOMPILE, err.to_string()))?;
-    if !output.status.success() {
-        return Err(failed(executor, PRECOMPILE, reason(output.status, &output.stderr)));
-    }
-    Ok(())
 }

@@ -41,8 +41,23 @@ pub fn locate(spec: &Spec, is_file: &dyn Fn(&Path) -> bool) -> Result<(PathBuf, 
         }
         _ => (given.as_str(), None),
     };
-    let path = find(name, env_path, is_file).ok_or_else(|| format!("entrypoint {name:?} not found in the container"))?;
+    let path = find(name, env_path, is_file).ok_or_else(|| not_found(name))?;
     Ok((path, function))
+}
+
+/// Why `name` is not an entrypoint: missing, or there but not a regular file.
+fn not_found(name: &str) -> String {
+    use std::os::unix::fs::FileTypeExt;
+    let meta = if name.contains('/') { std::fs::metadata(name) } else { Err(std::io::ErrorKind::NotFound.into()) };
+    let kind = match meta.map(|m| m.file_type()) {
+        Ok(t) if t.is_fifo() => "a FIFO",
+        Ok(t) if t.is_char_device() => "a character device",
+        Ok(t) if t.is_block_device() => "a block device",
+        Ok(t) if t.is_socket() => "a socket",
+        Ok(t) if t.is_dir() => "a directory",
+        _ => return format!("entrypoint {name:?} not found in the container"),
+    };
+    format!("entrypoint {name:?} is {kind}, not a regular file")
 }
 
 /// `PATH` from `process.env`, or the usual default.

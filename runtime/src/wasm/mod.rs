@@ -4,6 +4,7 @@
 //! container exists (`host_module`, for the compile cache).
 
 pub mod annotations;
+pub mod artifact_channel;
 pub mod entrypoint;
 pub mod executor_binary;
 pub mod host_module;

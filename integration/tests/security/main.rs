@@ -1,0 +1,11 @@
+//! The security suite: every isolation or safety claim of the README, attacked as a hostile
+//! image, a hostile guest or a hostile pod would. Each file is one topic; each test failed
+//! on the code before its fix. The next attack pass starts from here.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+mod cache_housekeeping;
+mod compile_bounds;
+mod create_races;
+mod host_opens;
