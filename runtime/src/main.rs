@@ -8,6 +8,8 @@ mod cli;
 mod compile_cache;
 mod commands;
 mod container_id;
+mod exec_process;
+mod exec_seccomp;
 mod logging;
 mod read_only_tree;
 mod state_root;

@@ -17,6 +17,7 @@ use libcontainer::workload::{Executor, ExecutorError, ExecutorValidationError};
 use runw_shared::Task;
 
 use crate::compile_cache::{Artifact, CompileCache};
+use crate::exec_seccomp::ExecSeccomp;
 use crate::wasm::annotations::{self, Handler};
 use crate::wasm::{entrypoint, executor_binary, host_module, launch};
 
@@ -31,6 +32,9 @@ pub struct RunwExecutor {
     precompiled: Option<Arc<Artifact>>,
     /// What `validate` decided: a wasm task, or `None` for a Linux process.
     decision: Arc<OnceLock<Option<Task>>>,
+    /// For a process exec'd into a running container: the container's seccomp filter,
+    /// which libcontainer leaves out (see [`ExecSeccomp`]).
+    exec_seccomp: Option<Arc<ExecSeccomp>>,
 }
 
 impl RunwExecutor {
@@ -51,18 +55,20 @@ impl RunwExecutor {
             Handler::Wasm => Some(Arc::new(executor_binary::open()?)),
             Handler::Smart => executor_binary::open().ok().map(Arc::new),
         };
-        Ok(RunwExecutor { handler, executor, precompiled: None, decision: Arc::default() })
+        Ok(RunwExecutor { handler, executor, precompiled: None, decision: Arc::default(), exec_seccomp: None })
     }
 
     /// The executor for a process exec'd into an existing container (`runw exec`): wasm when
     /// the container is and the program is a module, Linux otherwise, so that a shell or a
     /// debugging tool can still be exec'd into a wasm container. The exec'd module is
-    /// compiled in the container: the compile cache serves container starts.
-    pub fn for_exec(spec: &Spec) -> Result<Self, executor_binary::ExecutorBinaryError> {
+    /// compiled in the container: the compile cache serves container starts. `seccomp` is
+    /// installed just before the process is exec'd.
+    pub fn for_exec(spec: &Spec, seccomp: Option<ExecSeccomp>) -> Result<Self, executor_binary::ExecutorBinaryError> {
         let mut executor = Self::without_cache(spec)?;
         if executor.handler == Handler::Wasm {
             executor.handler = Handler::Smart;
         }
+        executor.exec_seccomp = seccomp.map(Arc::new);
         Ok(executor)
     }
 
@@ -106,6 +112,9 @@ impl Executor for RunwExecutor {
             Some(decision) => decision.clone(),
             None => self.decide(spec).map_err(ExecutorError::Other)?,
         };
+        if let Some(seccomp) = &self.exec_seccomp {
+            seccomp.install().map_err(|err| ExecutorError::Other(err.to_string()))?;
+        }
         match (decision, &self.executor) {
             (Some(task), Some(executor)) => {
                 let err = launch::exec(executor, &task, self.precompiled.as_deref());
