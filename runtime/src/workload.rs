@@ -12,6 +12,7 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use libcontainer::oci_spec::runtime::Spec;
+use nix::errno::Errno;
 use libcontainer::workload::default;
 use libcontainer::workload::{Executor, ExecutorError, ExecutorValidationError};
 use runw_shared::Task;
@@ -35,6 +36,8 @@ pub struct RunwExecutor {
     /// For a process exec'd into a running container: the container's seccomp filter,
     /// which libcontainer leaves out (see [`ExecSeccomp`]).
     exec_seccomp: Option<Arc<ExecSeccomp>>,
+    /// True for a process exec'd into a running container, whose failure `runw exec` reports.
+    exec_into: bool,
 }
 
 impl RunwExecutor {
@@ -55,7 +58,7 @@ impl RunwExecutor {
             Handler::Wasm => Some(Arc::new(executor_binary::open()?)),
             Handler::Smart => executor_binary::open().ok().map(Arc::new),
         };
-        Ok(RunwExecutor { handler, executor, precompiled: None, decision: Arc::default(), exec_seccomp: None })
+        Ok(RunwExecutor { handler, executor, precompiled: None, decision: Arc::default(), exec_seccomp: None, exec_into: false })
     }
 
     /// The executor for a process exec'd into an existing container (`runw exec`): wasm when
@@ -69,6 +72,7 @@ impl RunwExecutor {
             executor.handler = Handler::Smart;
         }
         executor.exec_seccomp = seccomp.map(Arc::new);
+        executor.exec_into = true;
         Ok(executor)
     }
 
@@ -100,6 +104,9 @@ impl Executor for RunwExecutor {
         let is_linux = decision.is_none();
         let _ = self.decision.set(decision);
         if is_linux {
+            if let Some(missing) = missing_program(spec) {
+                return Err(ExecutorValidationError::ArgValidationError(missing));
+            }
             return default::get_executor().validate(spec);
         }
         Ok(())
@@ -112,23 +119,34 @@ impl Executor for RunwExecutor {
             Some(decision) => decision.clone(),
             None => self.decide(spec).map_err(ExecutorError::Other)?,
         };
-        if let Some(seccomp) = &self.exec_seccomp {
-            seccomp.install().map_err(|err| ExecutorError::Other(err.to_string()))?;
-        }
-        match (decision, &self.executor) {
-            (Some(task), Some(executor)) => {
+        let installed = self.exec_seccomp.as_ref().map_or(Ok(()), |seccomp| seccomp.install());
+        let failure = match (installed, decision, &self.executor) {
+            (Err(err), _, _) => err.to_string(),
+            (Ok(()), Some(task), Some(executor)) => {
                 let err = launch::exec(executor, &task, self.precompiled.as_deref());
-                Err(ExecutorError::Other(format!("failed to exec {}: {err}", executor.name)))
+                let reason = err.raw_os_error().map_or(err.to_string(), |n| Errno::from_raw(n).desc().to_owned());
+                format!("exec {}: {reason}", executor.name)
             }
-            _ => {
-                let err = launch::exec_linux(spec);
-                // This process was to become the container's: its stderr is where the user
-                // looks (runc reports the same through its own stderr).
-                eprintln!("runw: {err}");
-                Err(ExecutorError::Other(err))
-            }
+            (Ok(()), _, _) => launch::exec_linux(spec),
+        };
+        // This process was to become the container's: its stderr is where the user looks
+        // (runc reports the same through its own stderr). `runw exec` prints what it returns.
+        if !self.exec_into {
+            eprintln!("runw: {failure}");
         }
+        Err(ExecutorError::Other(failure))
     }
+}
+
+/// runc's words for a Linux entrypoint that is not there (libcontainer's validation says
+/// "executable 'x' not found in $PATH" of a path too).
+fn missing_program(spec: &Spec) -> Option<String> {
+    let name = spec.process().as_ref()?.args().as_ref()?.first()?;
+    if name.contains('/') {
+        return (!Path::new(name).exists()).then(|| format!("exec {name}: no such file or directory"));
+    }
+    let missing = entrypoint::find_program(spec, name).is_none();
+    missing.then(|| format!("exec {name:?}: executable file not found in $PATH"))
 }
 
 /// The compiled entrypoint from the compile cache. Any failure here only costs speed: it is
