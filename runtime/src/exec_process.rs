@@ -138,7 +138,7 @@ fn add_caps(caps: Option<&LinuxCapabilities>, added: &Capabilities) -> LinuxCapa
 #[cfg(test)]
 mod tests {
     use clap::Parser;
-    use libcontainer::oci_spec::runtime::{PosixRlimit, PosixRlimitType};
+    use libcontainer::oci_spec::runtime::PosixRlimit;
 
     use super::*;
 
@@ -173,12 +173,8 @@ mod tests {
     }
 
     fn nofile(limit: u64) -> Vec<PosixRlimit> {
-        let mut rlimit = PosixRlimit::default();
-        rlimit
-            .set_typ(PosixRlimitType::RlimitNofile)
-            .set_hard(limit)
-            .set_soft(limit);
-        vec![rlimit]
+        let rlimit = serde_json::json!([{"type": "RLIMIT_NOFILE", "hard": limit, "soft": limit}]);
+        serde_json::from_value(rlimit).expect("rlimit")
     }
 
     #[test]
