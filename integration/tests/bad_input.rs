@@ -148,7 +148,7 @@ fn unknown_container() {
             "kill" => args.push("TERM"),
             _ => {}
         }
-        runw.run(&args).assert_one_line_error("\"ghost\" does not exist");
+        runw.run(&args).assert_one_line_error("container does not exist: \"ghost\"");
     }
     // runc: delete --force of a container that does not exist succeeds.
     runw.ok(["delete", "--force", "ghost"]);
@@ -198,5 +198,98 @@ fn entrypoint_that_cannot_be_executed_says_why() {
     let id = unique_id("noexec");
     let out = runw.run(["run", "--bundle", bundle.path().to_str().unwrap(), &id]);
     out.assert_one_line_error("runw: exec /bin/not-a-program: ");
+    leftovers::assert_none(&runw, &id, Some(bundle.path()));
+}
+
+/// Asserts a one-line failure naming `cause`, in which no phrase of three words or more
+/// appears twice (libcontainer repeats "failed to create container").
+fn assert_one_line_cause(out: &runw_integration::Outcome, cause: &str) {
+    out.assert_one_line_error(cause);
+    let words: Vec<&str> = out.stderr.split_whitespace().collect();
+    let phrases: Vec<_> = words.windows(3).map(|w| w.join(" ")).collect();
+    for (i, phrase) in phrases.iter().enumerate() {
+        assert!(!phrases[i + 1..].contains(phrase), "{phrase:?} is repeated in {:?}", out.stderr);
+    }
+}
+
+/// A failure in the container's init says why, in runc's words, on stderr and as the last
+/// error record of the `--log` file (which containerd and CRI-O show).
+#[test]
+fn init_failures_name_their_cause() {
+    let cases: [(&str, fn(&mut Bundle), &str); 3] = [
+        ("badcwd", |b| {
+            b.edit(|c| c["process"]["cwd"] = serde_json::json!("/no-such-dir"));
+        }, "no such file or directory"),
+        ("noentry", |b| {
+            b.edit(|c| c["process"]["args"] = serde_json::json!(["/bin/no-such-program"]));
+        }, "exec /bin/no-such-program: no such file or directory"),
+        ("mountfile", |b| {
+            std::fs::write(b.rootfs().join("tmp/file"), "").unwrap();
+            b.edit(|c| {
+                let tmpfs = serde_json::json!({"destination": "/tmp/file", "type": "tmpfs", "source": "tmpfs"});
+                c["mounts"].as_array_mut().unwrap().push(tmpfs)
+            });
+        }, "not a directory"),
+    ];
+    let runw = Runw::new();
+    for (name, change, cause) in cases {
+        let mut bundle = Bundle::new(&["true"]);
+        change(&mut bundle);
+        let id = unique_id(name);
+        let log = tempfile::NamedTempFile::new().unwrap();
+        let log_path = log.path().to_str().unwrap();
+        let out = runw.run(["--log", log_path, "--log-format", "json", "create", "--bundle", bundle.path().to_str().unwrap(), &id]);
+        assert_one_line_cause(&out, cause);
+        let text = std::fs::read_to_string(log.path()).unwrap();
+        let last = text.lines().rev().find(|l| l.contains("\"error\"")).unwrap();
+        let record: serde_json::Value = serde_json::from_str(last).unwrap();
+        assert!(record["msg"].as_str().unwrap().contains(cause), "{name}: {record}");
+        leftovers::assert_none(&runw, &id, Some(bundle.path()));
+    }
+}
+
+#[test]
+fn unknown_container_is_one_line_without_repeats() {
+    let runw = Runw::new();
+    assert_one_line_cause(&runw.run(["exec", "ghost", "true"]), "container does not exist");
+}
+
+/// NUL bytes cannot reach exec: refused at create, naming the field and index, for Linux
+/// and wasm containers (a NUL in env panicked in init; in a `#function` suffix a wasm
+/// container exited 255 silently).
+#[test]
+fn nul_bytes_are_refused_at_create() {
+    let runw = Runw::new();
+    let cases: [(&str, serde_json::Value, &str); 3] = [
+        ("env", serde_json::json!(["PATH=/bin", "BAD=a\u{0}b"]), "process.env[1] holds a NUL byte"),
+        ("args", serde_json::json!(["echo", "a\u{0}b"]), "process.args[1] holds a NUL byte"),
+        ("function", serde_json::json!(["/hello.wasm#ma\u{0}in"]), "process.args[0] holds a NUL byte"),
+    ];
+    for (name, value, needle) in cases {
+        let mut bundle = Bundle::new(&["true"]);
+        let field = if name == "env" { "env" } else { "args" };
+        bundle.edit(|c| {
+            c["process"][field] = value;
+            c["annotations"] = serde_json::json!({"run.oci.handler": "wasm-smart"});
+        });
+        let id = unique_id(name);
+        create(&runw, bundle.path(), &id).assert_one_line_error(needle);
+        leftovers::assert_none(&runw, &id, Some(bundle.path()));
+    }
+}
+
+/// A wasm container whose executor cannot be exec'd (an argument list too long: E2BIG)
+/// says so in one line on its stderr, as a Linux container does, instead of exiting 255
+/// silently.
+#[test]
+fn a_wasm_exec_failure_says_why() {
+    let executor = runw_integration::Executor::named("wasmtime-exec");
+    let runw = Runw::with_executor(&executor);
+    let huge = "x".repeat(200 * 1024);
+    let guest = runw_integration::bundle::guest("hello");
+    let bundle = Bundle::wasm(&guest, "/hello.wasm", &["/hello.wasm", &huge], &[("run.oci.handler", "wasm")]);
+    let id = unique_id("e2big");
+    let out = runw.run(["run", "--bundle", bundle.path().to_str().unwrap(), &id]);
+    out.assert_one_line_error("runw: exec wasmtime-exec: Argument list too long");
     leftovers::assert_none(&runw, &id, Some(bundle.path()));
 }

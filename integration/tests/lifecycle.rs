@@ -203,7 +203,7 @@ fn log_file_gets_runc_json_records() {
     let text = std::fs::read_to_string(log.path()).unwrap();
     let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
     assert_eq!(last["level"], "error");
-    assert!(last["msg"].as_str().unwrap().contains("\"no-such\" does not exist"), "{last}");
+    assert!(last["msg"].as_str().unwrap().contains("container does not exist: \"no-such\""), "{last}");
     assert!(last["time"].is_string());
 }
 
@@ -222,4 +222,21 @@ fn stdout_to_dev_null_is_writable() {
         .status()
         .unwrap();
     assert_eq!(status.code(), Some(0));
+}
+
+/// runc's edges: `kill` without a signal sends SIGTERM, and a flag given twice (`--root`, as
+/// some callers and test suites pass it) takes its last value.
+#[test]
+fn kill_defaults_to_term_and_the_last_root_wins() {
+    let runw = Runw::new();
+    let bundle = Bundle::new(&["sh", "-c", "trap 'exit 7' TERM; while true; do sleep 0.1; done"]);
+    let id = unique_id("killterm");
+    runw.run_detached(&bundle, &id);
+    let root = runw.root.path().to_str().unwrap();
+    let out = runw.run(["--root", "/nonexistent-runw-root", "--root", root, "state", &id]);
+    assert_eq!(out.code, 0, "{out:?}");
+    runw.ok(["kill", &id]);
+    runw.wait_status(&id, "stopped", 5);
+    runw.ok(["delete", &id]);
+    leftovers::assert_none(&runw, &id, Some(bundle.path()));
 }

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use libcontainer::oci_spec::runtime::Spec;
+use libcontainer::oci_spec::runtime::{Process, Spec};
 
 /// Loads `bundle/config.json` and checks what `create` needs of it.
 pub fn check(bundle: &Path) -> Result<Spec> {
@@ -32,10 +32,30 @@ pub fn check(bundle: &Path) -> Result<Spec> {
     if spec.linux().is_none() {
         bail!("{}: linux section is missing", config.display());
     }
+    if let Some(Err(fault)) = spec.process().as_ref().map(nul_free) {
+        bail!("{}: {fault}", config.display());
+    }
     if let Some(wanted) = spec.process().as_ref().and_then(|p| p.oom_score_adj()) {
         check_oom_score_adj(&config, wanted)?;
     }
     Ok(spec)
+}
+
+/// Checks that the strings the process is exec'd with can be C strings: a NUL byte would
+/// otherwise fail in the container's init (a panic for `env`, a silent exit for a wasm
+/// container's args). The fault names the field and index (`process.env[2] holds a NUL byte`).
+pub fn nul_free(process: &Process) -> Result<(), String> {
+    let fields = [("process.args", process.args()), ("process.env", process.env())];
+    for (field, values) in fields {
+        let values = values.as_deref().unwrap_or_default();
+        if let Some(index) = values.iter().position(|v| v.contains('\0')) {
+            return Err(format!("{field}[{index}] holds a NUL byte"));
+        }
+    }
+    if process.cwd().as_os_str().as_encoded_bytes().contains(&0) {
+        return Err("process.cwd holds a NUL byte".into());
+    }
+    Ok(())
 }
 
 /// Lowering the OOM score adjustment below the lowest value a privileged process set needs
@@ -108,6 +128,25 @@ mod tests {
             "process":{"args":[],"cwd":"/","user":{"uid":0,"gid":0}},"linux":{}}"#;
         let dir = bundle_with(config, true);
         assert!(message(dir.path()).contains("process.args"));
+    }
+
+    #[test]
+    fn nul_bytes_are_refused_naming_field_and_index() {
+        let cases = [
+            (r#""args":["/bin/true","a\u0000b"],"cwd":"/""#, "process.args[1]"),
+            (r#""args":["/m.wasm#f\u0000"],"cwd":"/""#, "process.args[0]"),
+            (r#""args":["/bin/true"],"env":["A=1","B=\u0000"],"cwd":"/""#, "process.env[1]"),
+            (r#""args":["/bin/true"],"cwd":"/tm\u0000p""#, "process.cwd"),
+        ];
+        for (process, field) in cases {
+            let config = format!(
+                r#"{{"ociVersion":"1.0.2","root":{{"path":"rootfs"}},
+                "process":{{{process},"user":{{"uid":0,"gid":0}}}},"linux":{{}}}}"#
+            );
+            let dir = bundle_with(&config, true);
+            let msg = message(dir.path());
+            assert!(msg.contains(&format!("{field} holds a NUL byte")), "{msg}");
+        }
     }
 
     #[test]

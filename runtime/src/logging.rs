@@ -57,8 +57,10 @@ pub fn init(log_file: Option<&Path>, format: Format, debug: bool) -> Result<Logg
         (false, false) => LevelFilter::OFF,
     };
     let layer = RuncLayer { format, sink: Mutex::new(sink) }.with_filter(level);
+    crate::init_cause::open();
     tracing_subscriber::registry()
         .with(layer)
+        .with(crate::init_cause::CauseLayer.with_filter(LevelFilter::ERROR))
         .try_init()
         .context("failed to install the logger")?;
     Ok(Logger { to_file })

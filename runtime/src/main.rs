@@ -9,6 +9,10 @@ mod cli;
 mod compile_cache;
 mod commands;
 mod container_id;
+mod error_line;
+mod exec_process;
+mod exec_seccomp;
+mod init_cause;
 mod logging;
 mod read_only_tree;
 mod state_root;
@@ -20,13 +24,12 @@ mod workload;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use clap::Parser;
 use liboci_cli::{CommonCmd, StandardCmd};
 
 use crate::cli::{Command, Opts};
 
 fn main() -> ExitCode {
-    let opts = Opts::parse();
+    let opts = cli::parse();
     let format = match logging::Format::parse(opts.global.log_format.as_deref()) {
         Ok(format) => format,
         Err(err) => return fail(&err, false),
@@ -45,7 +48,7 @@ fn main() -> ExitCode {
 /// Reports a failure as runc does: one line on stderr, and an `error` record in the `--log`
 /// file, which is what containerd and CRI-O show their users.
 fn fail(err: &anyhow::Error, to_log_file: bool) -> ExitCode {
-    let msg = format!("{err:#}");
+    let msg = error_line::render(err);
     if to_log_file {
         tracing::error!("{msg}");
     }

@@ -104,7 +104,8 @@ fn zeroed_flock() -> libc::flock {
 pub fn load(root: &Path, id: &str) -> Result<Container> {
     let dir = container_dir(root, id)?;
     if !libcontainer::container::state::State::file_path(&dir).exists() {
-        bail!("container {id:?} does not exist");
+        // runc's words, which callers look for, then which id and where.
+        bail!("container does not exist: {id:?} (state root {})", root.display());
     }
     // libcontainer 0.7 rewrites state.json in place: a reader racing a writer (containerd
     // polling `state` while `start` saves) can see it empty. Such a read is retried.

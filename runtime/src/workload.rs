@@ -14,11 +14,13 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use libcontainer::oci_spec::runtime::Spec;
+use nix::errno::Errno;
 use libcontainer::workload::default;
 use libcontainer::workload::{Executor, ExecutorError, ExecutorValidationError};
 use runw_shared::Task;
 
 use crate::compile_cache::{Artifact, CompileCache, Lookup};
+use crate::exec_seccomp::ExecSeccomp;
 use crate::wasm::annotations::{self, Handler};
 use crate::wasm::{artifact_channel, entrypoint, executor_binary, host_module, launch};
 
@@ -33,6 +35,11 @@ pub struct RunwExecutor {
     artifacts: Option<Arc<artifact_channel::Receiver>>,
     /// What `validate` decided: a wasm task, or `None` for a Linux process.
     decision: Arc<OnceLock<Option<Task>>>,
+    /// For a process exec'd into a running container: the container's seccomp filter,
+    /// which libcontainer leaves out (see [`ExecSeccomp`]).
+    exec_seccomp: Option<Arc<ExecSeccomp>>,
+    /// True for a process exec'd into a running container, whose failure `runw exec` reports.
+    exec_into: bool,
 }
 
 impl RunwExecutor {
@@ -55,18 +62,21 @@ impl RunwExecutor {
             Handler::Wasm => Some(Arc::new(executor_binary::open()?)),
             Handler::Smart => executor_binary::open().ok().map(Arc::new),
         };
-        Ok(RunwExecutor { handler, executor, artifacts: None, decision: Arc::default() })
+        Ok(RunwExecutor { handler, executor, artifacts: None, decision: Arc::default(), exec_seccomp: None, exec_into: false })
     }
 
     /// The executor for a process exec'd into an existing container (`runw exec`): wasm when
     /// the container is and the program is a module, Linux otherwise, so that a shell or a
     /// debugging tool can still be exec'd into a wasm container. The exec'd module is
-    /// compiled in the container: the compile cache serves container starts.
-    pub fn for_exec(spec: &Spec) -> Result<Self, executor_binary::ExecutorBinaryError> {
+    /// compiled in the container: the compile cache serves container starts. `seccomp` is
+    /// installed just before the process is exec'd.
+    pub fn for_exec(spec: &Spec, seccomp: Option<ExecSeccomp>) -> Result<Self, executor_binary::ExecutorBinaryError> {
         let mut executor = Self::without_cache(spec)?;
         if executor.handler == Handler::Wasm {
             executor.handler = Handler::Smart;
         }
+        executor.exec_seccomp = seccomp.map(Arc::new);
+        executor.exec_into = true;
         Ok(executor)
     }
 
@@ -98,6 +108,9 @@ impl Executor for RunwExecutor {
         let is_linux = decision.is_none();
         let _ = self.decision.set(decision);
         if is_linux {
+            if let Some(missing) = missing_program(spec) {
+                return Err(ExecutorValidationError::ArgValidationError(missing));
+            }
             return default::get_executor().validate(spec);
         }
         Ok(())
@@ -110,22 +123,36 @@ impl Executor for RunwExecutor {
             Some(decision) => decision.clone(),
             None => self.decide(spec).map_err(ExecutorError::Other)?,
         };
-        match (decision, &self.executor) {
-            (Some(task), Some(executor)) => {
+        let installed = self.exec_seccomp.as_ref().map_or(Ok(()), |seccomp| seccomp.install());
+        let failure = match (installed, decision, &self.executor) {
+            (Err(err), _, _) => err.to_string(),
+            (Ok(()), Some(task), Some(executor)) => {
                 let artifact = self.artifacts.as_ref().and_then(|r| r.try_receive());
                 let artifact = artifact.map(|(fd, module_digest)| Artifact { fd, module_digest });
                 let err = launch::exec(executor, &task, artifact.as_ref());
-                Err(ExecutorError::Other(format!("failed to exec {}: {err}", executor.name)))
+                let reason = err.raw_os_error().map_or(err.to_string(), |n| Errno::from_raw(n).desc().to_owned());
+                format!("exec {}: {reason}", executor.name)
             }
-            _ => {
-                let err = launch::exec_linux(spec);
-                // This process was to become the container's: its stderr is where the user
-                // looks (runc reports the same through its own stderr).
-                eprintln!("runw: {err}");
-                Err(ExecutorError::Other(err))
-            }
+            (Ok(()), _, _) => launch::exec_linux(spec),
+        };
+        // This process was to become the container's: its stderr is where the user looks
+        // (runc reports the same through its own stderr). `runw exec` prints what it returns.
+        if !self.exec_into {
+            eprintln!("runw: {failure}");
         }
+        Err(ExecutorError::Other(failure))
     }
+}
+
+/// runc's words for a Linux entrypoint that is not there (libcontainer's validation says
+/// "executable 'x' not found in $PATH" of a path too).
+fn missing_program(spec: &Spec) -> Option<String> {
+    let name = spec.process().as_ref()?.args().as_ref()?.first()?;
+    if name.contains('/') {
+        return (!Path::new(name).exists()).then(|| format!("exec {name}: no such file or directory"));
+    }
+    let missing = entrypoint::find_program(spec, name).is_none();
+    missing.then(|| format!("exec {name:?}: executable file not found in $PATH"))
 }
 
 /// runw's side of a wasm container's compile cache: the artifact to hand over once the

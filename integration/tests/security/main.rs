@@ -8,4 +8,5 @@ mod support;
 mod cache_housekeeping;
 mod compile_bounds;
 mod create_races;
+mod exec_confinement;
 mod host_opens;

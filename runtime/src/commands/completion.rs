@@ -1,7 +1,7 @@
 //! `runw completion SHELL`: print a completion script (packages install these).
 
 use anyhow::Result;
-use clap::{Args, CommandFactory};
+use clap::Args;
 use clap_complete::Shell;
 
 #[derive(Args, Debug)]
@@ -11,7 +11,7 @@ pub struct Completion {
 }
 
 pub fn completion(args: Completion) -> Result<()> {
-    let mut command = crate::cli::Opts::command();
+    let mut command = crate::cli::command();
     clap_complete::generate(args.shell, &mut command, "runw", &mut std::io::stdout());
     Ok(())
 }
