@@ -9,6 +9,7 @@ mod compile_cache;
 mod commands;
 mod container_id;
 mod logging;
+mod mount_clone;
 mod read_only_tree;
 mod state_root;
 mod stdio;
