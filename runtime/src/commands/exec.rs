@@ -24,7 +24,7 @@ pub fn exec(mut args: Exec, root: &Path) -> Result<i32> {
         (true, None) => Some(TtyProcessFile::write(&container, &spec, &args)?),
         _ => None,
     };
-    let executor = RunwExecutor::for_exec(&spec)?;
+    let executor = RunwExecutor::for_exec(&spec, container.bundle())?;
     if let Some(file) = &tty_process {
         args.process = Some(file.0.clone());
     }
