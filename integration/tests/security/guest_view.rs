@@ -15,6 +15,7 @@ use runw_integration::{conformance, leftovers, unique_id, Bundle, Executor, Outc
 use serde_json::json;
 
 conformance!(
+    the_guest_still_sees_its_rootfs_volumes_tmpfs_and_cwd,
     proc_sys_and_dev_are_not_reachable_from_the_root_preopen,
     mount_preopens_and_dotdot_do_not_reach_them,
     image_symlinks_do_not_reach_them,
@@ -85,10 +86,7 @@ fn add_mount(bundle: &mut Bundle, mount: serde_json::Value) {
 
 /// Runs the bundle and asserts that the controls are open and every attempt blocked.
 fn assert_all_blocked(runw: &Runw, bundle: &Bundle, attempts: &[String], what: &str) {
-    let id = unique_id("view");
-    let out = runw.run(["run", "--bundle", bundle.path().to_str().unwrap(), &id]);
-    leftovers::assert_none(runw, &id, Some(bundle.path()));
-    assert_probe(&out, attempts, what);
+    assert_probe(&run_probe(runw, bundle), attempts, what);
 }
 
 fn assert_probe(out: &Outcome, attempts: &[String], what: &str) {
@@ -127,6 +125,59 @@ fn for_both_rootfs_modes(exec: &Executor, attempts: &[String], prepare: impl Fn(
             &format!("root.readonly={read_only_root}"),
         );
     }
+}
+
+/// The view is not emptied to pass the attacks: the rootfs, a volume, a tmpfs and the cwd
+/// are there, writable where the spec says so.
+fn the_guest_still_sees_its_rootfs_volumes_tmpfs_and_cwd(exec: &Executor) {
+    let runw = Runw::with_executor(exec);
+    let attempts: Vec<String> = [
+        "create:/scratch/new",
+        "create:/data/new",
+        "create:/rootfs-new",
+    ]
+    .map(String::from)
+    .to_vec();
+    let (mut bundle, data) = probe_bundle(&attempts, false);
+    let out = run_probe(&runw, &bundle);
+    let blocked: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| !l.contains(" OPEN: "))
+        .collect();
+    assert!(
+        blocked.is_empty(),
+        "the guest lost part of its view: {blocked:#?}"
+    );
+    assert_eq!(
+        out.stdout.lines().count(),
+        CONTROLS.len() + attempts.len(),
+        "{out:?}"
+    );
+    assert!(data.path().join("new").exists());
+    assert!(bundle.rootfs().join("rootfs-new").exists());
+
+    // Relative paths resolve in the cwd. (Absolute ones outside other preopens do too while
+    // a cwd is set: wasi-libc cannot tell the preopens `/` and `.` apart.)
+    std::fs::create_dir_all(bundle.rootfs().join("app")).unwrap();
+    std::fs::write(bundle.rootfs().join("app/here"), "cwd\n").unwrap();
+    bundle.edit(|c| {
+        c["process"]["args"] = json!(["/probe.wasm", "read:here"]);
+        c["process"]["cwd"] = json!("/app");
+    });
+    let out = run_probe(&runw, &bundle);
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (0, "read:here OPEN: 4 bytes\n"),
+        "{out:?}"
+    );
+}
+
+fn run_probe(runw: &Runw, bundle: &Bundle) -> Outcome {
+    let id = unique_id("view");
+    let out = runw.run(["run", "--bundle", bundle.path().to_str().unwrap(), &id]);
+    leftovers::assert_none(runw, &id, Some(bundle.path()));
+    out
 }
 
 fn proc_sys_and_dev_are_not_reachable_from_the_root_preopen(exec: &Executor) {
