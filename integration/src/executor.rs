@@ -38,9 +38,6 @@ impl Executor {
             ("wasmedge-exec", Feature::CompiledForm) => {
                 Some("WasmEdge built without LLVM interprets: there is nothing to compile ahead")
             }
-            ("wasmer-exec", Feature::RelativePathsInCwd) => {
-                Some("wasmer-wasix does not expose a preopen named `.` to the guest")
-            }
             _ => None,
         }
     }

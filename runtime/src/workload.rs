@@ -3,10 +3,11 @@
 //!
 //! `RunwExecutor` is built by runw before the container exists ([`RunwExecutor::for_spec`]):
 //! for a container whose annotations ask for wasm it opens the executor binary then, while
-//! the host's filesystem is still visible, and looks the module up in the compile cache.
-//! libcontainer calls [`Executor::validate`] in the init process after pivot_root, before it
-//! reports the container created (an error there fails `create`), and [`Executor::exec`]
-//! after the start signal. Between the two, runw hands the compiled module over
+//! the host's filesystem is still visible, opens the guest's view of the filesystem
+//! ([`GuestView`]), and looks the module up in the compile cache. libcontainer calls
+//! [`Executor::validate`] in the init process after pivot_root, before it reports the
+//! container created (an error there fails `create`), and [`Executor::exec`] after the start
+//! signal. Between the two, runw hands the compiled module over
 //! ([`PendingArtifact::deliver`]: a hit at once, a miss compiled inside the container's
 //! cgroups), through a socket whose other end init inherited.
 
@@ -22,7 +23,16 @@ use runw_shared::Task;
 use crate::compile_cache::{Artifact, CompileCache, Lookup};
 use crate::exec_seccomp::ExecSeccomp;
 use crate::wasm::annotations::{self, Handler};
+use crate::wasm::guest_view::{GuestView, GuestViewError};
 use crate::wasm::{artifact_channel, entrypoint, executor_binary, host_module, launch};
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkloadError {
+    #[error(transparent)]
+    Executor(#[from] executor_binary::ExecutorBinaryError),
+    #[error(transparent)]
+    GuestView(#[from] GuestViewError),
+}
 
 #[derive(Clone)]
 pub struct RunwExecutor {
@@ -33,6 +43,9 @@ pub struct RunwExecutor {
     /// Where the compiled entrypoint arrives, when the host could see the module and the
     /// cache could look it up.
     artifacts: Option<Arc<artifact_channel::Receiver>>,
+    /// The directories the guest may open, opened on the host with the executor; for a
+    /// smart container, why they could not be is told only if it turns out to be wasm.
+    guest_view: Option<Arc<Result<GuestView, GuestViewError>>>,
     /// What `validate` decided: a wasm task, or `None` for a Linux process.
     decision: Arc<OnceLock<Option<Task>>>,
     /// For a process exec'd into a running container: the container's seccomp filter,
@@ -45,14 +58,30 @@ pub struct RunwExecutor {
 impl RunwExecutor {
     /// The executor for a container with this spec and bundle, and what runw still has to
     /// hand it once the container exists. Fails, before anything is created, for a wasm
-    /// container when no wasm executor is installed.
-    pub fn for_spec(spec: &Spec, bundle: &Path) -> Result<(Self, Option<PendingArtifact>), executor_binary::ExecutorBinaryError> {
+    /// container when no wasm executor is installed or its rootfs cannot be preopened.
+    pub fn for_spec(spec: &Spec, bundle: &Path) -> Result<(Self, Option<PendingArtifact>), WorkloadError> {
         let mut executor = Self::without_cache(spec)?;
+        executor.open_guest_view(spec, bundle)?;
         let pending = executor.executor.as_ref().and_then(|binary| PendingArtifact::look_up(spec, bundle, binary));
         if let Some((_, receiver)) = &pending {
             executor.artifacts = Some(receiver.clone());
         }
         Ok((executor, pending.map(|(pending, _)| pending)))
+    }
+
+    /// Opens the guest's view when the container may be wasm; an error is returned at once
+    /// only for a container that is wasm whatever its entrypoint.
+    fn open_guest_view(&mut self, spec: &Spec, bundle: &Path) -> Result<(), GuestViewError> {
+        if self.executor.is_none() {
+            return Ok(());
+        }
+        match GuestView::open(spec, bundle) {
+            Err(err) if self.handler == Handler::Wasm => Err(err),
+            view => {
+                self.guest_view = Some(Arc::new(view));
+                Ok(())
+            }
+        }
     }
 
     fn without_cache(spec: &Spec) -> Result<Self, executor_binary::ExecutorBinaryError> {
@@ -62,22 +91,41 @@ impl RunwExecutor {
             Handler::Wasm => Some(Arc::new(executor_binary::open()?)),
             Handler::Smart => executor_binary::open().ok().map(Arc::new),
         };
-        Ok(RunwExecutor { handler, executor, artifacts: None, decision: Arc::default(), exec_seccomp: None, exec_into: false })
+        Ok(RunwExecutor {
+            handler,
+            executor,
+            artifacts: None,
+            guest_view: None,
+            decision: Arc::default(),
+            exec_seccomp: None,
+            exec_into: false,
+        })
     }
 
     /// The executor for a process exec'd into an existing container (`runw exec`): wasm when
     /// the container is and the program is a module, Linux otherwise, so that a shell or a
-    /// debugging tool can still be exec'd into a wasm container. The exec'd module is
-    /// compiled in the container: the compile cache serves container starts. `seccomp` is
-    /// installed just before the process is exec'd.
-    pub fn for_exec(spec: &Spec, seccomp: Option<ExecSeccomp>) -> Result<Self, executor_binary::ExecutorBinaryError> {
+    /// debugging tool can still be exec'd into a wasm container. A module sees the same
+    /// view as the container's (`bundle` is the container's); it is compiled in the
+    /// container: the compile cache serves container starts. `seccomp` is installed just
+    /// before the process is exec'd.
+    pub fn for_exec(spec: &Spec, bundle: &Path, seccomp: Option<ExecSeccomp>) -> Result<Self, WorkloadError> {
         let mut executor = Self::without_cache(spec)?;
         if executor.handler == Handler::Wasm {
             executor.handler = Handler::Smart;
         }
         executor.exec_seccomp = seccomp.map(Arc::new);
         executor.exec_into = true;
+        executor.open_guest_view(spec, bundle)?;
         Ok(executor)
+    }
+
+    /// The guest's view, or why there is none.
+    fn view(&self) -> Result<&GuestView, String> {
+        match self.guest_view.as_deref() {
+            Some(Ok(view)) => Ok(view),
+            Some(Err(err)) => Err(err.to_string()),
+            None => Err("the guest's view of the filesystem was not opened".into()),
+        }
     }
 
     /// Decides Linux or wasm for the process in `spec`, judging the entrypoint by content.
@@ -92,7 +140,10 @@ impl RunwExecutor {
                 entry.path.display(),
                 executor_binary::DEFAULT
             )),
-            (_, Some(_)) => Ok(Some(launch::task(spec, entry.path, entry.function))),
+            (_, Some(_)) => {
+                self.view()?;
+                Ok(Some(launch::task(spec, entry.path, entry.function)))
+            }
             (Handler::Smart, None) => Ok(None),
             (_, None) => Err(format!(
                 "entrypoint {} is not a wasm module or WAT file, but the container is annotated as wasm",
@@ -126,12 +177,16 @@ impl Executor for RunwExecutor {
         let installed = self.exec_seccomp.as_ref().map_or(Ok(()), |seccomp| seccomp.install());
         let failure = match (installed, decision, &self.executor) {
             (Err(err), _, _) => err.to_string(),
-            (Ok(()), Some(task), Some(executor)) => {
-                let artifact = self.artifacts.as_ref().and_then(|r| r.try_receive());
-                let artifact = artifact.map(|(fd, module_digest)| Artifact { fd, module_digest });
-                let err = launch::exec(executor, &task, artifact.as_ref());
-                let reason = err.raw_os_error().map_or(err.to_string(), |n| Errno::from_raw(n).desc().to_owned());
-                format!("exec {}: {reason}", executor.name)
+            (Ok(()), Some(task), Some(executor)) => match self.view() {
+                Err(err) => err,
+                Ok(view) => {
+                    let cwd = spec.process().as_ref().map_or(Path::new("/"), |p| p.cwd().as_path());
+                    let artifact = self.artifacts.as_ref().and_then(|r| r.try_receive());
+                    let artifact = artifact.map(|(fd, module_digest)| Artifact { fd, module_digest });
+                    let err = launch::exec(executor, &task, view, cwd, artifact.as_ref());
+                    let reason = err.raw_os_error().map_or(err.to_string(), |n| Errno::from_raw(n).desc().to_owned());
+                    format!("exec {}: {reason}", executor.name)
+                }
             }
             (Ok(()), _, _) => launch::exec_linux(spec),
         };

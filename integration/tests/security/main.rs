@@ -9,4 +9,5 @@ mod cache_housekeeping;
 mod compile_bounds;
 mod create_races;
 mod exec_confinement;
+mod guest_view;
 mod host_opens;

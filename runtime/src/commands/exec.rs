@@ -28,7 +28,7 @@ pub fn exec(args: Exec, root: &Path) -> Result<i32> {
     let mut process = exec_process::build(&spec, &args)?;
     let seccomp = ExecSeccomp::prepare(&spec, &mut process);
     let file = ProcessFile::write(&container, &process)?;
-    let executor = RunwExecutor::for_exec(&spec, seccomp)?;
+    let executor = RunwExecutor::for_exec(&spec, container.bundle(), seccomp)?;
     let pid = ContainerBuilder::new(args.container_id.clone(), SyscallType::default())
         .with_executor(executor)
         .with_root_path(root)?

@@ -12,11 +12,13 @@ use runw_shared::{PrecompiledRef, Task};
 
 use crate::compile_cache::Artifact;
 
+use super::entrypoint;
 use super::executor_binary::ExecutorBinary;
-use super::{entrypoint, preopens};
+use super::guest_view::GuestView;
 
 /// The task for `spec`: module = `process.args[0]` as resolved in the container, with an
-/// optional `#function` suffix; argv and env exactly as the spec gives them.
+/// optional `#function` suffix; argv and env exactly as the spec gives them. Its preopens
+/// are added by [`exec`], from the guest's view.
 pub fn task(spec: &Spec, module: PathBuf, function: Option<String>) -> Task {
     let process = spec.process().as_ref();
     let strings = |v: Option<&Vec<String>>| -> Vec<OsString> {
@@ -34,15 +36,26 @@ pub fn task(spec: &Spec, module: PathBuf, function: Option<String>) -> Task {
         function,
         args,
         env: strings(process.and_then(|p| p.env().as_ref())),
-        preopens: preopens::for_spec(spec, Path::is_dir),
+        preopens: Vec::new(),
         precompiled: None,
     }
 }
 
-/// Replaces this process with the executor, handing it `precompiled` (kept open across the
-/// exec) when there is one. Returns only on failure.
-pub fn exec(executor: &ExecutorBinary, task: &Task, precompiled: Option<&Artifact>) -> std::io::Error {
+/// Replaces this process with the executor, handing it the guest's view (with `cwd` as
+/// `.`) and `precompiled` when there is one (kept open across the exec). Returns only on
+/// failure.
+pub fn exec(
+    executor: &ExecutorBinary,
+    task: &Task,
+    view: &GuestView,
+    cwd: &Path,
+    precompiled: Option<&Artifact>,
+) -> std::io::Error {
     let mut task = task.clone();
+    task.preopens = match view.hand_over(cwd) {
+        Ok(preopens) => preopens,
+        Err(err) => return err,
+    };
     if let Some(artifact) = precompiled {
         if let Err(errno) = fcntl(artifact.fd.as_raw_fd(), FcntlArg::F_SETFD(FdFlag::empty())) {
             return errno.into();
