@@ -15,6 +15,8 @@ pub enum Feature {
     RelativePathsInCwd,
     /// A compiled form that runw's compile cache keeps (interpreters have none).
     CompiledForm,
+    /// Hard links (`path_link`) made on disk.
+    HardLinks,
 }
 
 pub struct Executor {
@@ -37,6 +39,9 @@ impl Executor {
             ("wasmedge-exec", Feature::Components) => Some("wasmedge-exec runs core modules only"),
             ("wasmedge-exec", Feature::CompiledForm) => {
                 Some("WasmEdge built without LLVM interprets: there is nothing to compile ahead")
+            }
+            ("wasmer-exec", Feature::HardLinks) => {
+                Some("wasmer-wasix cannot reach the filesystem's hard_link: wasmer-exec refuses links (ENOTSUP)")
             }
             _ => None,
         }

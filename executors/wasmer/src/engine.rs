@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use runw_shared::{exit_code, ModuleKind, Task};
 
-use crate::container_fs::ContainerFs;
+use crate::preopen_fs::PreopenFs;
 
 const EXECUTOR: &str = "wasmer-exec";
 use wasmer::{Instance, Module, RuntimeError, Store};
@@ -81,10 +81,11 @@ fn run(store: &Store, task: &Task, precompiled: Option<Vec<u8>>) -> u8 {
         Ok(env) => env,
         Err(err) => return exit_code::load_failed(EXECUTOR, &task.module, &err),
     };
-    let imports = match env.import_object(&mut store, &module) {
+    let mut imports = match env.import_object(&mut store, &module) {
         Ok(imports) => imports,
         Err(err) => return exit_code::load_failed(EXECUTOR, &task.module, &err),
     };
+    crate::hard_links::refuse(&mut store, &mut imports);
     let instance = match Instance::new(&mut store, &module, &imports) {
         Ok(instance) => instance,
         Err(err) => return exit_code::load_failed(EXECUTOR, &task.module, &err),
@@ -119,11 +120,22 @@ fn load(store: &Store, task: &Task, precompiled: Option<Vec<u8>>) -> Result<Modu
 }
 
 /// WASI environment, read top to bottom: argv, env, preopens. Stdio is inherited.
+///
+/// wasmer-wasix follows symlinks and `..` itself, in its own tree: a symlink's target is
+/// resolved against the symlink's guest path and looked up from its virtual root, whose
+/// entries are the preopens keyed by their alias without the leading `/`. So a relative
+/// symlink in preopen `/a` to `../b/secret` reached preopen `/b`, and so did `/a/../b`.
+/// Each preopen is therefore registered without an alias, keyed by its whole guest path
+/// (`/a`), which no path component equals, and the root with the alias `/` (key ``, where
+/// the key `/` would catch every unknown name): from the virtual root nothing is found, and
+/// wasmer-wasix follows no symlink and no `..` out of a preopen (ENOTCAPABLE), nor any
+/// symlink at all. The guest still sees each preopen by its guest path (wasi-libc ignores
+/// the leading `/`), and [`PreopenFs`] resolves every path beneath its preopen's descriptor.
 fn wasi_env(task: &Task, runtime: PluggableRuntime) -> Result<wasmer_wasix::WasiEnvBuilder, String> {
     let mut args = task.args.iter().map(|a| a.to_string_lossy().into_owned());
     let program = args.next().unwrap_or_default();
-    // wasmer-wasix's default filesystem is a scratch tmpfs: the guest gets the container's.
-    let fs = ContainerFs::new().map_err(|e| format!("container filesystem: {e}"))?;
+    // wasmer-wasix's default filesystem is a scratch tmpfs: the guest gets its preopens.
+    let fs = PreopenFs::open(&task.preopens)?;
     let mut builder = WasiEnv::builder(program)
         .args(args)
         .runtime(Arc::new(runtime))
@@ -133,11 +145,11 @@ fn wasi_env(task: &Task, runtime: PluggableRuntime) -> Result<wasmer_wasix::Wasi
         builder.add_env(key.as_bytes(), value.as_bytes());
     }
     for preopen in &task.preopens {
-        let guest = preopen.guest.to_string_lossy().into_owned();
         let writable = !preopen.read_only;
         builder
             .add_preopen_build(|p| {
-                p.directory(&preopen.host).alias(&guest).read(true).write(writable).create(writable)
+                let p = p.directory(&preopen.guest).read(true).write(writable).create(writable);
+                if preopen.guest == Path::new("/") { p.alias("/") } else { p }
             })
             .map_err(|e| e.to_string())?;
     }

@@ -1,6 +1,7 @@
 //! The security suite: every isolation or safety claim of the README, attacked as a hostile
-//! image, a hostile guest or a hostile pod would. Each file is one topic; each test failed
-//! on the code before its fix. The next attack pass starts from here.
+//! image, a hostile guest or a hostile pod would, once per executor where the claim is the
+//! executors'. Each file is one topic; each test failed on the code before its fix. The
+//! next attack pass starts from here.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -11,3 +12,4 @@ mod create_races;
 mod exec_confinement;
 mod guest_view;
 mod host_opens;
+mod preopen_semantics;
