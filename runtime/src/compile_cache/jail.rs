@@ -179,8 +179,8 @@ struct Prepared<'a> {
 /// Only in the child of a fork of a single-threaded process.
 unsafe fn child(p: &Prepared) -> ! {
     let mut step = 0;
-    // SAFETY (whole function): each call is a raw syscall on integers and on pointers to data
-    // prepared before the fork, which the child's copy of memory still holds.
+    // SAFETY: (the whole block) each call is a raw syscall on integers and on pointers to
+    // data prepared before the fork, which the child's copy of memory still holds.
     unsafe {
         // 1. Die with runw; it may already be gone.
         let ok = libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) == 0 && libc::getppid() == p.parent;
