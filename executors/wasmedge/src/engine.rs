@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use runw_shared::{exit_code, ModuleKind, Task};
+use runw_shared::{exit_code, ModuleKind, Preopen, Task};
 use wasmedge_sdk::error::{CoreCommonError, CoreError, WasmEdgeError};
 use wasmedge_sdk::vm::SyncInst;
 use wasmedge_sdk::wasi::WasiModule;
@@ -37,14 +37,7 @@ impl runw_shared::executor_main::Engine for WasmEdge {
         let args: Vec<String> = task.args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
         let env: Vec<String> = task.env.iter().map(|e| e.to_string_lossy().into_owned()).collect();
         // GUEST:HOST[:readonly]; the guest sees each directory at its container path.
-        let preopens: Vec<String> = task
-            .preopens
-            .iter()
-            .map(|p| {
-                let (guest, host) = (p.guest.to_string_lossy(), p.host.to_string_lossy());
-                if p.read_only { format!("{guest}:{host}:readonly") } else { format!("{guest}:{host}") }
-            })
-            .collect();
+        let preopens: Vec<String> = task.preopens.iter().map(preopen).collect();
         if let Some(bad) = args.iter().chain(&env).chain(&preopens).find(|s| s.contains('\0')) {
             return exit_code::load_failed(EXECUTOR, &task.module, &format!("{bad:?} holds a NUL byte"));
         }
@@ -96,6 +89,21 @@ fn call(wasi: &mut WasiModule, bytes: Vec<u8>, function: &str) -> Result<(), Fai
         // Not run at all: the export is missing or not callable.
         _ => Failure::Load(format!("export {function:?}: {err}")),
     })
+}
+
+/// `GUEST:HOST[:readonly]` for WasmEdge's WASI. WasmEdge 0.17.1 opens HOST with
+/// `O_NOFOLLOW`, so the `/proc/self/fd/N` (a symlink) that runw hands over fails and the
+/// preopen is silently dropped: HOST is given as `HOST/.`, whose last component is no
+/// symlink, and which is the same directory.
+fn preopen(preopen: &Preopen) -> String {
+    let guest = preopen.guest.to_string_lossy();
+    let host = preopen.host.join(".");
+    let host = host.to_string_lossy();
+    if preopen.read_only {
+        format!("{guest}:{host}:readonly")
+    } else {
+        format!("{guest}:{host}")
+    }
 }
 
 fn is_termination(err: &WasmEdgeError) -> bool {
