@@ -121,6 +121,8 @@ impl CompileCache {
         open_module: impl FnOnce() -> Option<File>,
     ) -> Result<Option<Lookup>, CacheError> {
         let layout = layout::Layout::open(&self.settings.dir)?;
+        // What a killed runw left goes at the next start (two directory reads when empty).
+        layout.sweep();
         let Some(engine) = engine_id::of(&layout, executor)? else {
             return Ok(None);
         };
@@ -157,7 +159,6 @@ impl Miss {
     pub fn compile(self, executor: &ExecutorBinary, container_pid: i32) -> Result<Option<Artifact>, CacheError> {
         let Miss { layout, key, secret, module, module_digest, limits, max_bytes } = self;
         let deadline = Instant::now() + limits.timeout;
-        layout.sweep();
         let Some(_lock) = layout.lock_until(&key, deadline)? else {
             tracing::warn!(key = %key.name(), "compile cache: another compile of this module outlasted the timeout");
             return Ok(None);
