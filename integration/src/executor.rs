@@ -41,6 +41,9 @@ impl Executor {
             ("wasmedge-exec", Feature::CompiledForm) => {
                 Some("WasmEdge built without LLVM interprets: there is nothing to compile ahead")
             }
+            ("wasmer-exec", Feature::RelativePathsInCwd) => {
+                Some("wasmer-wasix does not expose a preopen named `.` to the guest")
+            }
             ("wasmer-exec", Feature::HardLinks) => {
                 Some("wasmer-wasix cannot reach the filesystem's hard_link: wasmer-exec refuses links (ENOTSUP)")
             }

@@ -11,7 +11,7 @@
 use std::path::Path;
 
 use runw_integration::bundle::{add_busybox, guest};
-use runw_integration::{conformance, leftovers, unique_id, Bundle, Executor, Outcome, Runw};
+use runw_integration::{conformance, leftovers, unique_id, Bundle, Executor, Feature, Outcome, Runw};
 use serde_json::json;
 
 conformance!(
@@ -157,8 +157,12 @@ fn the_guest_still_sees_its_rootfs_volumes_tmpfs_and_cwd(exec: &Executor) {
     assert!(data.path().join("new").exists());
     assert!(bundle.rootfs().join("rootfs-new").exists());
 
-    // Relative paths resolve in the cwd. (Absolute ones outside other preopens do too while
-    // a cwd is set: wasi-libc cannot tell the preopens `/` and `.` apart.)
+    // Relative paths resolve in the cwd where the executor has a `.` preopen (the wasm suite
+    // asserts the limit of those without). (Absolute ones outside other preopens do too
+    // while a cwd is set: wasi-libc cannot tell the preopens `/` and `.` apart.)
+    if exec.lacks(Feature::RelativePathsInCwd).is_some() {
+        return;
+    }
     std::fs::create_dir_all(bundle.rootfs().join("app")).unwrap();
     std::fs::write(bundle.rootfs().join("app/here"), "cwd\n").unwrap();
     bundle.edit(|c| {
