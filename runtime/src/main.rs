@@ -14,6 +14,7 @@ mod exec_process;
 mod exec_seccomp;
 mod init_cause;
 mod logging;
+mod oom_control;
 mod mount_clone;
 mod read_only_tree;
 mod state_root;

@@ -64,6 +64,9 @@ pub fn build_init(root: &Path, opts: &InitOptions) -> Result<Container> {
             anyhow::Error::from(err)
         })
         .with_context(|| format!("failed to create container {:?}", opts.id))?;
+    if let Some(pid) = container.pid() {
+        crate::oom_control::apply(&spec, pid.as_raw()).inspect_err(|_| remove_leftovers(&dir))?;
+    }
     drop(claim);
     // The container exists (its cgroups too) and waits for `start`: hand its executor the
     // compiled module, compiling it now, charged to the container, on a miss.
