@@ -90,8 +90,10 @@ fn default_cgroup_is_slash_id() {
         c["linux"].as_object_mut().unwrap().remove("cgroupsPath");
     });
     let id = unique_id("cgdef");
-    runw.create(&bundle, &id);
+    runw.run_detached(&bundle, &id);
     let cgroups = cgroups_of(&runw, &id);
+    // An exec'd process joins the same cgroups (libcontainer would pick `:youki:<id>`).
+    let exec = runw.run(["exec", &id, "cat", "/proc/self/cgroup"]);
     let state: serde_json::Value = serde_json::from_str(&runw.ok(["state", &id]).stdout).unwrap();
     runw.ok(["delete", "-f", &id]);
     let expected = format!("/{id}");
@@ -102,6 +104,17 @@ fn default_cgroup_is_slash_id() {
     assert!(!controlled.is_empty(), "{cgroups:?}");
     for (controllers, path) in controlled {
         assert_eq!(path, &expected, "{controllers} of {id}: {cgroups:?}");
+    }
+    assert_eq!(exec.code, 0, "exec failed: {}", exec.stderr);
+    for line in exec
+        .stdout
+        .lines()
+        .filter(|l| l.contains("memory") || l.contains("pids"))
+    {
+        assert!(
+            line.ends_with(&format!(":{expected}")),
+            "exec'd process in {line}"
+        );
     }
     assert_eq!(state["bundle"], bundle.path().to_str().unwrap());
     leftovers::assert_none(&runw, &id, Some(bundle.path()));

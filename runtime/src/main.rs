@@ -9,6 +9,7 @@ mod cli;
 mod compile_cache;
 mod commands;
 mod container_id;
+mod default_cgroup;
 mod error_line;
 mod exec_process;
 mod exec_seccomp;
