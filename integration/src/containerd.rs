@@ -24,8 +24,8 @@ pub struct Containerd {
 /// but for where runw lives and keeps its state.
 const DOCUMENTED: &str = include_str!("../../docs/containerd-runw.toml");
 
-/// The config: the test's own dirs and socket, the CRI plugin without networking (pods
-/// use the node's), and the documented runw section.
+/// The config: the test's own dirs and socket, the documented sections (the CRI plugin's
+/// and runw's) with the test's CRI keys added, and CNI config in the test dir.
 fn config(dir: &Path, runw: &Path) -> String {
     let d = dir.display();
     let runw_section = DOCUMENTED
@@ -33,9 +33,20 @@ fn config(dir: &Path, runw: &Path) -> String {
             "BinaryName = \"/usr/bin/runw\"",
             &format!("BinaryName = \"{}\"\n  Root = \"{d}/runw-root\"", runw.display()),
         )
+        // The CRI plugin's own table is the documented one (it holds restrict_oom_score_adj,
+        // which this machine needs: it lacks CAP_SYS_RESOURCE); the test's keys join it.
+        .replace(
+            "restrict_oom_score_adj = true",
+            &format!(
+                "restrict_oom_score_adj = true\n  sandbox_image = \"{PAUSE_IMAGE}\"\n  \
+                 stream_server_address = \"127.0.0.1\"\n  stream_server_port = \"0\"\n  \
+                 enable_selinux = false\n  disable_apparmor = true"
+            ),
+        )
         // A copying snapshotter: works on any filesystem the test dir is on.
         .replace("default_runtime_name = \"runw\"", "default_runtime_name = \"runw\"\n  snapshotter = \"native\"");
     assert!(runw_section.contains(&runw.display().to_string()), "docs/containerd-runw.toml lost its BinaryName");
+    assert!(runw_section.contains("sandbox_image"), "docs/containerd-runw.toml lost restrict_oom_score_adj");
     format!(
         r#"version = 2
 root = "{d}/root"
@@ -46,20 +57,11 @@ state = "{d}/state"
 [ttrpc]
   address = "{d}/containerd.sock.ttrpc"
 
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "{PAUSE_IMAGE}"
-  stream_server_address = "127.0.0.1"
-  stream_server_port = "0"
-  enable_selinux = false
-  disable_apparmor = true
-  # This machine lacks CAP_SYS_RESOURCE, which lowering a pod's OOM score needs (runc and
-  # runw both refuse); containerd then keeps scores at or above its own.
-  restrict_oom_score_adj = true
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/usr/lib/cni"
-    conf_dir = "{d}/cni"
-
-{runw_section}"#
+{runw_section}
+[plugins."io.containerd.grpc.v1.cri".cni]
+  bin_dir = "/usr/lib/cni"
+  conf_dir = "{d}/cni"
+"#
     )
 }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use k8s_cri::v1::runtime_service_client::RuntimeServiceClient;
 use k8s_cri::v1::{
     ContainerConfig, ContainerMetadata, ContainerState, ContainerStatusRequest, CreateContainerRequest,
-    ImageSpec, LinuxPodSandboxConfig, LinuxSandboxSecurityContext, NamespaceMode, NamespaceOption,
+    ImageSpec, LinuxContainerConfig, LinuxContainerSecurityContext, LinuxPodSandboxConfig, LinuxSandboxSecurityContext, NamespaceMode, NamespaceOption,
     PodSandboxConfig, PodSandboxMetadata, RemovePodSandboxRequest, RunPodSandboxRequest,
     StartContainerRequest, StopPodSandboxRequest,
 };
@@ -59,8 +59,15 @@ impl Cri {
         Cri { runtime, client: RuntimeServiceClient::new(channel) }
     }
 
-    /// RunPodSandbox, on the node's network (no CNI here), as kubelet sends it.
+    /// RunPodSandbox, on the node's network (no CNI here), as kubelet sends it by default:
+    /// a PID namespace per container (CRI `CONTAINER`).
     pub fn run_pod(&mut self, spec: &PodSpec) -> Pod {
+        self.run_pod_sharing_pids(spec, false)
+    }
+
+    /// RunPodSandbox; `share_process_namespace` is the pod's `shareProcessNamespace: true`:
+    /// one PID namespace for the pod (CRI `POD`).
+    pub fn run_pod_sharing_pids(&mut self, spec: &PodSpec, share_process_namespace: bool) -> Pod {
         let annotations: HashMap<String, String> =
             spec.annotations.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let config = PodSandboxConfig {
@@ -79,7 +86,7 @@ impl Cri {
                 security_context: Some(LinuxSandboxSecurityContext {
                     namespace_options: Some(NamespaceOption {
                         network: NamespaceMode::Node as i32,
-                        pid: NamespaceMode::Pod as i32,
+                        pid: pid_mode(share_process_namespace) as i32,
                         ipc: NamespaceMode::Pod as i32,
                         ..Default::default()
                     }),
@@ -102,6 +109,14 @@ impl Cri {
             image: Some(ImageSpec { image: image.to_owned(), ..Default::default() }),
             command: command.iter().map(|s| s.to_string()).collect(),
             log_path: format!("{name}.log"),
+            // kubelet gives each container the pod's namespace options.
+            linux: Some(LinuxContainerConfig {
+                security_context: Some(LinuxContainerSecurityContext {
+                    namespace_options: pod.namespace_options(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
             ..Default::default()
         };
         let request = CreateContainerRequest {
@@ -143,6 +158,21 @@ impl Cri {
     pub fn remove_pod(&mut self, pod: &Pod) {
         let request = RemovePodSandboxRequest { pod_sandbox_id: pod.id.clone() };
         self.runtime.block_on(self.client.remove_pod_sandbox(request)).unwrap_or_else(failed("RemovePodSandbox"));
+    }
+}
+
+/// kubelet's PID namespace mode for a pod.
+fn pid_mode(share_process_namespace: bool) -> NamespaceMode {
+    match share_process_namespace {
+        true => NamespaceMode::Pod,
+        false => NamespaceMode::Container,
+    }
+}
+
+impl Pod {
+    fn namespace_options(&self) -> Option<NamespaceOption> {
+        let linux = self.config.linux.as_ref()?;
+        linux.security_context.as_ref()?.namespace_options.clone()
     }
 }
 

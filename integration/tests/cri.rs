@@ -85,3 +85,48 @@ fn a_compat_smart_pod_runs_wasm_beside_a_native_sidecar_and_stops_promptly() {
     assert!(took < Duration::from_secs(10), "StopPodSandbox took {took:?}");
     cri.remove_pod(&pod);
 }
+
+/// The PID namespaces kubelet asks for: one per container by default, one per pod with
+/// `shareProcessNamespace: true`, where a native sidecar's `ps` sees the wasm guest.
+fn pid_namespace_test(share: bool) -> Vec<String> {
+    let podman = Podman::get();
+    let busy = podman.build_wasm_image(&guest("busy_loop"));
+    let containerd = containerd_with(&[&busy, IMAGE]);
+    let mut cri = Cri::connect(&containerd.socket);
+    let logs = tempfile::tempdir().unwrap();
+    let spec = PodSpec {
+        name: if share { "shared-pid-pod" } else { "own-pid-pod" },
+        annotations: &[("module.wasm.image/variant", "compat-smart")],
+        log_dir: logs.path(),
+    };
+    let pod = cri.run_pod_sharing_pids(&spec, share);
+    let wasm = cri.start_container(&pod, "app", &busy, &[]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while log_lines(&log_path(logs.path(), "app")).is_empty() {
+        assert!(Instant::now() < deadline, "no output from app: {}", containerd.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // What `ps` reads (the test image's busybox has no `ps` applet).
+    let script = "echo pid=$$; for p in /proc/[0-9]*; do echo proc=$(cat $p/cmdline); done";
+    let sidecar = cri.start_container(&pod, "ps", IMAGE, &["sh", "-c", script]);
+    let status = cri.wait_exited(&sidecar, 30);
+    assert_eq!(status.exit_code, 0, "{status:?}");
+    assert_eq!(cri.status(&wasm).state, RUNNING);
+    cri.stop_pod(&pod);
+    cri.remove_pod(&pod);
+    log_lines(&log_path(logs.path(), "ps"))
+}
+
+#[test]
+fn by_default_each_container_has_its_own_pid_namespace() {
+    let lines = pid_namespace_test(false);
+    assert!(lines.contains(&"pid=1".to_owned()), "the sidecar is not PID 1 of its own namespace: {lines:?}");
+    assert!(!lines.iter().any(|l| l.contains("wasm") || l.contains("pause")), "{lines:?}");
+}
+
+#[test]
+fn share_process_namespace_lets_a_sidecar_see_the_guest() {
+    let lines = pid_namespace_test(true);
+    assert!(!lines.contains(&"pid=1".to_owned()), "PID 1 is the pause container: {lines:?}");
+    assert!(lines.iter().any(|l| l.contains("busy")), "the guest is not visible: {lines:?}");
+}

@@ -42,7 +42,7 @@ pub fn of(pid: i32) -> Result<Vec<OwnedFd>, CgroupError> {
 }
 
 /// Where the cgroup `pathname` of the hierarchy with `controllers` (empty: the v2 one) is.
-fn directory(mounts: &[MountInfo], controllers: &[String], pathname: &str) -> Option<PathBuf> {
+pub fn directory(mounts: &[MountInfo], controllers: &[String], pathname: &str) -> Option<PathBuf> {
     let mount = mounts.iter().find(|m| match controllers {
         [] => m.fs_type == "cgroup2",
         _ => m.fs_type == "cgroup" && controllers.iter().all(|c| has_controller(m, c)),

@@ -8,6 +8,7 @@ use libcontainer::container::Container;
 use libcontainer::syscall::syscall::SyscallType;
 use liboci_cli::Create;
 
+use crate::default_cgroup::BundleForBuild;
 use crate::state_root;
 use crate::workload::RunwExecutor;
 
@@ -45,6 +46,7 @@ pub fn build_init(root: &Path, opts: &InitOptions) -> Result<Container> {
     let dir = state_root::container_dir(root, opts.id)?;
     let spec = crate::bundle::check(opts.bundle)?;
     let (executor, pending_artifact) = RunwExecutor::for_spec(&spec, opts.bundle)?;
+    let build_bundle = BundleForBuild::new(&spec, opts.bundle, root, opts.id, opts.systemd_cgroup)?;
     let result = ContainerBuilder::new(opts.id.to_owned(), SyscallType::default())
         .with_executor(executor)
         .with_root_path(root)?
@@ -52,18 +54,22 @@ pub fn build_init(root: &Path, opts: &InitOptions) -> Result<Container> {
         .with_console_socket(opts.console_socket)
         .with_preserved_fds(opts.preserve_fds)
         .validate_id()?
-        .as_init(opts.bundle)
+        .as_init(build_bundle.path())
         .with_systemd(opts.systemd_cgroup)
         // libcontainer accepts a console socket only when detached; `run` waits itself.
         .with_detach(opts.detach || opts.console_socket.is_some())
         .with_no_pivot(opts.no_pivot)
         .build();
-    let container = result
+    let mut container = result
         .map_err(|err| {
             remove_leftovers(&dir);
             anyhow::Error::from(err)
         })
         .with_context(|| format!("failed to create container {:?}", opts.id))?;
+    build_bundle.restore(&mut container).inspect_err(|_| remove_leftovers(&dir))?;
+    if let Some(pid) = container.pid() {
+        crate::oom_control::apply(&spec, pid.as_raw()).inspect_err(|_| remove_leftovers(&dir))?;
+    }
     drop(claim);
     // The container exists (its cgroups too) and waits for `start`: hand its executor the
     // compiled module, compiling it now, charged to the container, on a miss.

@@ -4,7 +4,9 @@
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use libcontainer::container::ContainerStatus;
+use libcontainer::container::{Container, ContainerStatus};
+use libcontainer::error::LibcontainerError;
+use libcontainer::hooks::HookError;
 use liboci_cli::Delete;
 
 use crate::state_root;
@@ -23,7 +25,21 @@ pub fn delete(args: Delete, root: &Path) -> Result<()> {
             super::status_name(container.status())
         );
     }
-    container
-        .delete(args.force)
-        .with_context(|| format!("failed to delete container {:?}", args.container_id))
+    match container.delete(args.force) {
+        Err(LibcontainerError::Hook(err)) => finish_after_hook_failure(&container, &err),
+        result => result.with_context(|| format!("failed to delete container {:?}", args.container_id)),
+    }
+}
+
+/// libcontainer runs the poststop hooks after removing the cgroup and before the state dir,
+/// and stops at a failing hook, which would leave a container no one can remove (a hook in a
+/// bundle that is gone fails every time). As runc does, a hook failure in delete is a warning:
+/// the state dir goes anyway.
+fn finish_after_hook_failure(container: &Container, err: &HookError) -> Result<()> {
+    tracing::warn!(id = container.id(), "poststop hook failed, deleting anyway: {err}");
+    match std::fs::remove_dir_all(&container.root) {
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(err)
+            .with_context(|| format!("failed to remove state dir {}", container.root.display())),
+        _ => Ok(()),
+    }
 }

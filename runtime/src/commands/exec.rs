@@ -23,6 +23,7 @@ use crate::workload::RunwExecutor;
 pub fn exec(args: Exec, root: &Path) -> Result<i32> {
     // Fail early, naming the id, if there is no such container.
     let container = state_root::load(root, &args.container_id)?;
+    crate::default_cgroup::cover_config_for_exec(&container)?;
     let config = container.bundle().join("config.json");
     let spec = Spec::load(&config).with_context(|| format!("cannot read {}", config.display()))?;
     let mut process = exec_process::build(&spec, &args)?;
