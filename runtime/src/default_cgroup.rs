@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use libcontainer::container::Container;
 use libcontainer::oci_spec::runtime::Spec;
+use nix::mount::{mount, MsFlags};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DefaultCgroupError {
@@ -26,7 +27,7 @@ pub enum DefaultCgroupError {
     State {
         id: String,
         bundle: PathBuf,
-        source: libcontainer::error::LibcontainerError,
+        source: Box<libcontainer::error::LibcontainerError>,
     },
 }
 
@@ -104,7 +105,7 @@ impl BundleForBuild {
         };
         let bundle = std::fs::canonicalize(&self.bundle).unwrap_or_else(|_| self.bundle.clone());
         container.state.bundle = bundle;
-        container.save().map_err(state_err)
+        container.save().map_err(|err| state_err(Box::new(err)))
     }
 }
 
@@ -145,7 +146,7 @@ pub fn cover_config_for_exec(container: &Container) -> Result<(), ExecCoverError
     let config = container.bundle().join("config.json");
     let mut spec = Spec::load(&config).map_err(|source| ExecCoverError::Spec {
         path: config.clone(),
-        source,
+        source: Box::new(source),
     })?;
     if spec
         .linux()
@@ -157,7 +158,7 @@ pub fn cover_config_for_exec(container: &Container) -> Result<(), ExecCoverError
     }
     let saved = container.spec().map_err(|source| ExecCoverError::Saved {
         id: container.id().to_owned(),
-        source,
+        source: Box::new(source),
     })?;
     if let Some(linux) = spec.linux_mut() {
         linux.set_cgroups_path(Some(saved.cgroup_path));
@@ -169,7 +170,6 @@ pub fn cover_config_for_exec(container: &Container) -> Result<(), ExecCoverError
     let cover = tempfile::NamedTempFile::new().map_err(mount_err)?;
     let text = serde_json::to_vec(&spec).map_err(|err| mount_err(err.into()))?;
     std::fs::write(cover.path(), text).map_err(mount_err)?;
-    use nix::mount::{mount, MsFlags};
     nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS).map_err(|e| mount_err(e.into()))?;
     // Nothing this namespace mounts may reach the host's.
     mount(
@@ -196,12 +196,12 @@ pub enum ExecCoverError {
     #[error("cannot read {}: {source}", path.display())]
     Spec {
         path: PathBuf,
-        source: libcontainer::oci_spec::OciSpecError,
+        source: Box<libcontainer::oci_spec::OciSpecError>,
     },
     #[error("cannot read the saved config of container {id}: {source}")]
     Saved {
         id: String,
-        source: libcontainer::error::LibcontainerError,
+        source: Box<libcontainer::error::LibcontainerError>,
     },
     #[error("cannot cover {} with the container's cgroup: {source}", path.display())]
     Mount {
