@@ -89,14 +89,7 @@ impl Layout {
     pub fn lock_until(&self, key: &Key, deadline: Instant) -> Result<Option<KeyLock>, CacheError> {
         let path = self.dir.join(LOCKS).join(key.name());
         loop {
-            let file = OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .mode(0o600)
-                .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK)
-                .open(&path)
-                .map_err(CacheError::io(&path))?;
+            let file = open_lock_file(&path)?;
             if try_lock(&file) {
                 // The holder before us removes the file as it lets go: a lock on a removed
                 // file guards nothing, so take the one at the path now.
@@ -120,14 +113,7 @@ impl Layout {
         loop {
             for n in 0..jobs.max(1) {
                 let path = self.dir.join(LOCKS).join(format!("slot.{n}"));
-                let file = OpenOptions::new()
-                    .write(true)
-                    .create(true)
-                    .truncate(false)
-                    .mode(0o600)
-                    .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK)
-                    .open(&path)
-                    .map_err(CacheError::io(&path))?;
+                let file = open_lock_file(&path)?;
                 if try_lock(&file) {
                     return Ok(Some(file));
                 }
@@ -183,6 +169,18 @@ impl Drop for KeyLock {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
     }
+}
+
+/// A lock file, created `0600` if missing, never through a symlink.
+fn open_lock_file(path: &Path) -> Result<File, CacheError> {
+    OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(CacheError::io(path))
 }
 
 fn is_slot(path: &Path) -> bool {
