@@ -20,7 +20,7 @@ pub fn assert_none(runw: &Runw, id: &str, bundle: Option<&Path>) {
     assert!(found.is_empty(), "container {id} left behind: {found:#?}");
 }
 
-/// Cgroup directories, two levels deep in every hierarchy, whose name contains `id`.
+/// Cgroup directories, three levels deep in every hierarchy, named after container `id`.
 fn cgroups_named(id: &str) -> Vec<String> {
     let mut found = Vec::new();
     let mut dirs = vec![Path::new("/sys/fs/cgroup").to_path_buf()];
@@ -33,7 +33,10 @@ fn cgroups_named(id: &str) -> Vec<String> {
                 if !path.is_dir() {
                     continue;
                 }
-                if entry.file_name().to_string_lossy().contains(id) {
+                // The container's own cgroup: `/<id>`, or libcontainer's `:youki:<id>`
+                // (not `<id>0`, another test's container).
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name == id || name.ends_with(&format!(":{id}")) {
                     found.push(format!("cgroup {}", path.display()));
                 }
                 next.push(path);

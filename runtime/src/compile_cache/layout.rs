@@ -61,7 +61,12 @@ impl Layout {
     /// (renamed into place atomically: readers see the old entry or the whole new one).
     pub fn temp_file(&self) -> Result<tempfile::NamedTempFile, CacheError> {
         let tmp = self.dir.join(TMP);
-        let file = tempfile::NamedTempFile::new_in(&tmp).map_err(CacheError::io(&tmp))?;
+        // Named after this process, so that a sweep by another runw never takes it for a
+        // killed writer's in the moment between its creation and its lock.
+        let file = tempfile::Builder::new()
+            .prefix(&format!("{}.", std::process::id()))
+            .tempfile_in(&tmp)
+            .map_err(CacheError::io(&tmp))?;
         if !try_lock(file.as_file()) {
             return Err(CacheError::Unsafe { path: file.path().to_path_buf(), reason: "a new temporary file is locked by another process".into() });
         }
@@ -72,7 +77,8 @@ impl Layout {
     /// their lock). Best effort.
     pub fn sweep(&self) {
         let locks = list_any(&self.dir.join(LOCKS)).into_iter().filter(|p| !is_slot(p));
-        for path in list_any(&self.dir.join(TMP)).into_iter().chain(locks) {
+        let tmp = list_any(&self.dir.join(TMP)).into_iter().filter(|p| !writer_alive(p));
+        for path in tmp.chain(locks) {
             let Ok(file) = open_nonblocking(&path) else { continue };
             let regular = file.metadata().is_ok_and(|m| m.is_file());
             // A lock taker that opened this file before it goes finds it unlinked and
@@ -169,6 +175,13 @@ impl Drop for KeyLock {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
     }
+}
+
+/// Whether the process a temporary file is named after (`PID.…`) still runs.
+fn writer_alive(path: &Path) -> bool {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let pid = name.split_once('.').and_then(|(pid, _)| pid.parse::<u32>().ok());
+    pid.is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists())
 }
 
 /// A lock file, created `0600` if missing, never through a symlink.
