@@ -7,7 +7,9 @@ fn main() {
     println!("cargo:rerun-if-env-changed=RUNW_BIN");
     // OUT_DIR is <target>/<profile>/build/<pkg>/out; runw and the executors are in <profile>.
     let out = PathBuf::from(std::env::var_os("OUT_DIR").unwrap_or_default());
-    let Some(profile_dir) = out.ancestors().nth(3) else { return };
+    let Some(profile_dir) = out.ancestors().nth(3) else {
+        return;
+    };
     let executor = profile_dir.join("wasmedge-exec");
     println!("cargo:rerun-if-changed={}", executor.display());
     if executor.exists() {

@@ -8,7 +8,9 @@ use serde_json::{json, Value};
 pub const BUSYBOX: &str = "/bin/busybox";
 
 /// The applets the test containers call.
-const APPLETS: &[&str] = &["sh", "echo", "sleep", "cat", "true", "false", "tty", "ls", "id"];
+const APPLETS: &[&str] = &[
+    "sh", "echo", "sleep", "cat", "true", "false", "tty", "ls", "id",
+];
 
 pub struct Bundle {
     pub dir: tempfile::TempDir,
@@ -18,7 +20,10 @@ pub struct Bundle {
 impl Bundle {
     /// A bundle running `args` with no terminal, read-only rootfs, default cgroup path.
     pub fn new(args: &[&str]) -> Self {
-        let dir = tempfile::Builder::new().prefix("runw-bundle-").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("runw-bundle-")
+            .tempdir()
+            .unwrap();
         make_rootfs(&dir.path().join("rootfs"));
         Self::with_spec(dir, args)
     }
@@ -30,7 +35,11 @@ impl Bundle {
             .arg(dir.path())
             .output()
             .unwrap();
-        assert!(out.status.success(), "runw spec failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "runw spec failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let text = std::fs::read_to_string(dir.path().join("config.json")).unwrap();
         let mut config: Value = serde_json::from_str(&text).unwrap();
         config["process"]["args"] = json!(args);
@@ -44,14 +53,19 @@ impl Bundle {
     /// `at` says otherwise), running `args` (args[0] is the module's container path),
     /// with `annotations`.
     pub fn wasm(module: &Path, at: &str, args: &[&str], annotations: &[(&str, &str)]) -> Self {
-        let dir = tempfile::Builder::new().prefix("runw-wasm-bundle-").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("runw-wasm-bundle-")
+            .tempdir()
+            .unwrap();
         let rootfs = dir.path().join("rootfs");
         let dest = rootfs.join(at.trim_start_matches('/'));
         std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
         std::fs::copy(module, &dest).unwrap();
         let mut bundle = Self::with_spec(dir, args);
-        let annotations: serde_json::Map<String, Value> =
-            annotations.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+        let annotations: serde_json::Map<String, Value> = annotations
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
         bundle.edit(|c| c["annotations"] = Value::Object(annotations));
         bundle
     }
@@ -100,8 +114,15 @@ fn guest_in(target: &str, name: &str) -> PathBuf {
     // Test binaries live in <target dir>/release/deps.
     let exe = std::env::current_exe().unwrap();
     let target_dir = exe.ancestors().nth(3).unwrap();
-    let path = target_dir.join(target).join("release").join(format!("{name}.wasm"));
-    assert!(path.exists(), "{} is missing: ci/build builds the test guests", path.display());
+    let path = target_dir
+        .join(target)
+        .join("release")
+        .join(format!("{name}.wasm"));
+    assert!(
+        path.exists(),
+        "{} is missing: ci/build builds the test guests",
+        path.display()
+    );
     path
 }
 

@@ -23,7 +23,11 @@ impl ConsoleSocket {
         let path = dir.path().join("console.sock");
         let listener = UnixListener::bind(&path).unwrap();
         let receiver = std::thread::spawn(move || receive_fd(&listener));
-        ConsoleSocket { path, _dir: dir, receiver: Some(receiver) }
+        ConsoleSocket {
+            path,
+            _dir: dir,
+            receiver: Some(receiver),
+        }
     }
 
     /// The pty master runw sent, as a file.
@@ -39,8 +43,13 @@ fn receive_fd(listener: &UnixListener) -> OwnedFd {
     let mut buf = [0u8; 4096];
     let mut iov = [IoSliceMut::new(&mut buf)];
     let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
-    let msg = recvmsg::<()>(stream.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::empty())
-        .unwrap();
+    let msg = recvmsg::<()>(
+        stream.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::empty(),
+    )
+    .unwrap();
     for cmsg in msg.cmsgs().unwrap() {
         if let ControlMessageOwned::ScmRights(fds) = cmsg {
             // SAFETY: the kernel just installed this descriptor in our table for us alone.

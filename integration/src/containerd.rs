@@ -31,7 +31,10 @@ fn config(dir: &Path, runw: &Path) -> String {
     let runw_section = DOCUMENTED
         .replace(
             "BinaryName = \"/usr/bin/runw\"",
-            &format!("BinaryName = \"{}\"\n  Root = \"{d}/runw-root\"", runw.display()),
+            &format!(
+                "BinaryName = \"{}\"\n  Root = \"{d}/runw-root\"",
+                runw.display()
+            ),
         )
         // The CRI plugin's own table is the documented one (it holds restrict_oom_score_adj,
         // which this machine needs: it lacks CAP_SYS_RESOURCE); the test's keys join it.
@@ -44,9 +47,18 @@ fn config(dir: &Path, runw: &Path) -> String {
             ),
         )
         // A copying snapshotter: works on any filesystem the test dir is on.
-        .replace("default_runtime_name = \"runw\"", "default_runtime_name = \"runw\"\n  snapshotter = \"native\"");
-    assert!(runw_section.contains(&runw.display().to_string()), "docs/containerd-runw.toml lost its BinaryName");
-    assert!(runw_section.contains("sandbox_image"), "docs/containerd-runw.toml lost restrict_oom_score_adj");
+        .replace(
+            "default_runtime_name = \"runw\"",
+            "default_runtime_name = \"runw\"\n  snapshotter = \"native\"",
+        );
+    assert!(
+        runw_section.contains(&runw.display().to_string()),
+        "docs/containerd-runw.toml lost its BinaryName"
+    );
+    assert!(
+        runw_section.contains("sandbox_image"),
+        "docs/containerd-runw.toml lost restrict_oom_score_adj"
+    );
     format!(
         r#"version = 2
 root = "{d}/root"
@@ -68,11 +80,25 @@ state = "{d}/state"
 impl Containerd {
     /// Starts containerd and waits for its socket.
     pub fn start() -> Containerd {
-        assert!(nix::unistd::geteuid().is_root(), "the containerd tests need root");
-        assert!(Path::new("/usr/bin/containerd").exists(), "containerd is missing: install Debian's containerd (ci/setup does)");
-        let dir = tempfile::Builder::new().prefix("runw-containerd-").tempdir().unwrap().keep();
+        assert!(
+            nix::unistd::geteuid().is_root(),
+            "the containerd tests need root"
+        );
+        assert!(
+            Path::new("/usr/bin/containerd").exists(),
+            "containerd is missing: install Debian's containerd (ci/setup does)"
+        );
+        let dir = tempfile::Builder::new()
+            .prefix("runw-containerd-")
+            .tempdir()
+            .unwrap()
+            .keep();
         std::fs::create_dir_all(dir.join("cni")).unwrap();
-        std::fs::write(dir.join("config.toml"), config(&dir, &crate::runw::binary())).unwrap();
+        std::fs::write(
+            dir.join("config.toml"),
+            config(&dir, &crate::runw::binary()),
+        )
+        .unwrap();
         let log = std::fs::File::create(dir.join("containerd.log")).unwrap();
         let child = Command::new("/usr/bin/containerd")
             .arg("--config")
@@ -89,7 +115,11 @@ impl Containerd {
             if let Ok(Some(status)) = containerd.child.try_wait() {
                 panic!("containerd exited ({status}): {}", containerd.log());
             }
-            assert!(Instant::now() < deadline, "containerd did not come up: {}", containerd.log());
+            assert!(
+                Instant::now() < deadline,
+                "containerd did not come up: {}",
+                containerd.log()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         containerd
@@ -118,8 +148,17 @@ impl Containerd {
 
     /// Copies `image` from the tests' podman storage into containerd's k8s.io namespace.
     pub fn import(&self, podman: &Podman, image: &str) {
-        let tar = self.dir.join(format!("{}.tar", image.replace(['/', ':'], "_")));
-        podman.ok(&["save", "--format", "docker-archive", "--output", tar.to_str().unwrap(), image]);
+        let tar = self
+            .dir
+            .join(format!("{}.tar", image.replace(['/', ':'], "_")));
+        podman.ok(&[
+            "save",
+            "--format",
+            "docker-archive",
+            "--output",
+            tar.to_str().unwrap(),
+            image,
+        ]);
         let out = self.ctr(&["images", "import", tar.to_str().unwrap()]);
         assert_eq!(out.code, 0, "ctr images import {image}: {}", out.stderr);
     }
@@ -132,20 +171,32 @@ impl Containerd {
             crate::podman::IMAGE
         );
         std::fs::write(context.path().join("Containerfile"), containerfile).unwrap();
-        podman.ok(&["build", "--quiet", "--tag", PAUSE_IMAGE, context.path().to_str().unwrap()]);
+        podman.ok(&[
+            "build",
+            "--quiet",
+            "--tag",
+            PAUSE_IMAGE,
+            context.path().to_str().unwrap(),
+        ]);
         self.import(podman, PAUSE_IMAGE);
     }
 }
 
 impl Drop for Containerd {
     fn drop(&mut self) {
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), nix::sys::signal::SIGTERM);
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::SIGTERM,
+        );
         let _ = self.child.wait();
         // Whatever a failed test left mounted under containerd's dirs.
         if let Ok(mountinfo) = std::fs::read_to_string("/proc/self/mountinfo") {
             let dir = self.dir.to_string_lossy().into_owned();
-            let mut points: Vec<&str> =
-                mountinfo.lines().filter_map(|l| l.split(' ').nth(4)).filter(|p| p.starts_with(&dir)).collect();
+            let mut points: Vec<&str> = mountinfo
+                .lines()
+                .filter_map(|l| l.split(' ').nth(4))
+                .filter(|p| p.starts_with(&dir))
+                .collect();
             points.sort_by_key(|p| std::cmp::Reverse(p.len()));
             for point in points {
                 let _ = nix::mount::umount2(point, nix::mount::MntFlags::MNT_DETACH);

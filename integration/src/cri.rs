@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 
 use k8s_cri::v1::runtime_service_client::RuntimeServiceClient;
 use k8s_cri::v1::{
-    ContainerConfig, ContainerMetadata, ContainerState, ContainerStatusRequest, CreateContainerRequest,
-    ImageSpec, LinuxContainerConfig, LinuxContainerSecurityContext, LinuxPodSandboxConfig, LinuxSandboxSecurityContext, NamespaceMode, NamespaceOption,
+    ContainerConfig, ContainerMetadata, ContainerState, ContainerStatusRequest,
+    CreateContainerRequest, ImageSpec, LinuxContainerConfig, LinuxContainerSecurityContext,
+    LinuxPodSandboxConfig, LinuxSandboxSecurityContext, NamespaceMode, NamespaceOption,
     PodSandboxConfig, PodSandboxMetadata, RemovePodSandboxRequest, RunPodSandboxRequest,
     StartContainerRequest, StopPodSandboxRequest,
 };
@@ -55,8 +56,16 @@ impl Cri {
                     }))
                     .await
             })
-            .unwrap_or_else(|err| panic!("CRI client: cannot connect to {}: {err}", socket_name.display()));
-        Cri { runtime, client: RuntimeServiceClient::new(channel) }
+            .unwrap_or_else(|err| {
+                panic!(
+                    "CRI client: cannot connect to {}: {err}",
+                    socket_name.display()
+                )
+            });
+        Cri {
+            runtime,
+            client: RuntimeServiceClient::new(channel),
+        }
     }
 
     /// RunPodSandbox, on the node's network (no CNI here), as kubelet sends it by default:
@@ -68,8 +77,11 @@ impl Cri {
     /// RunPodSandbox; `share_process_namespace` is the pod's `shareProcessNamespace: true`:
     /// one PID namespace for the pod (CRI `POD`).
     pub fn run_pod_sharing_pids(&mut self, spec: &PodSpec, share_process_namespace: bool) -> Pod {
-        let annotations: HashMap<String, String> =
-            spec.annotations.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let annotations: HashMap<String, String> = spec
+            .annotations
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let config = PodSandboxConfig {
             metadata: Some(PodSandboxMetadata {
                 name: spec.name.to_owned(),
@@ -96,17 +108,38 @@ impl Cri {
             }),
             ..Default::default()
         };
-        let request = RunPodSandboxRequest { config: Some(config.clone()), runtime_handler: String::new() };
-        let response = self.runtime.block_on(self.client.run_pod_sandbox(request)).unwrap_or_else(failed("RunPodSandbox"));
-        Pod { id: response.into_inner().pod_sandbox_id, config }
+        let request = RunPodSandboxRequest {
+            config: Some(config.clone()),
+            runtime_handler: String::new(),
+        };
+        let response = self
+            .runtime
+            .block_on(self.client.run_pod_sandbox(request))
+            .unwrap_or_else(failed("RunPodSandbox"));
+        Pod {
+            id: response.into_inner().pod_sandbox_id,
+            config,
+        }
     }
 
     /// CreateContainer + StartContainer of `image` in `pod`; `command` overrides the
     /// entrypoint when given. Returns the container id; its log is `pod log dir/NAME.log`.
-    pub fn start_container(&mut self, pod: &Pod, name: &str, image: &str, command: &[&str]) -> String {
+    pub fn start_container(
+        &mut self,
+        pod: &Pod,
+        name: &str,
+        image: &str,
+        command: &[&str],
+    ) -> String {
         let config = ContainerConfig {
-            metadata: Some(ContainerMetadata { name: name.to_owned(), attempt: 0 }),
-            image: Some(ImageSpec { image: image.to_owned(), ..Default::default() }),
+            metadata: Some(ContainerMetadata {
+                name: name.to_owned(),
+                attempt: 0,
+            }),
+            image: Some(ImageSpec {
+                image: image.to_owned(),
+                ..Default::default()
+            }),
             command: command.iter().map(|s| s.to_string()).collect(),
             log_path: format!("{name}.log"),
             // kubelet gives each container the pod's namespace options.
@@ -125,16 +158,32 @@ impl Cri {
             sandbox_config: Some(pod.config.clone()),
         };
         let created = self.runtime.block_on(self.client.create_container(request));
-        let id = created.unwrap_or_else(failed("CreateContainer")).into_inner().container_id;
-        let start = StartContainerRequest { container_id: id.clone() };
-        self.runtime.block_on(self.client.start_container(start)).unwrap_or_else(failed("StartContainer"));
+        let id = created
+            .unwrap_or_else(failed("CreateContainer"))
+            .into_inner()
+            .container_id;
+        let start = StartContainerRequest {
+            container_id: id.clone(),
+        };
+        self.runtime
+            .block_on(self.client.start_container(start))
+            .unwrap_or_else(failed("StartContainer"));
         id
     }
 
     pub fn status(&mut self, id: &str) -> ContainerStatus {
-        let request = ContainerStatusRequest { container_id: id.to_owned(), verbose: false };
-        let response = self.runtime.block_on(self.client.container_status(request)).unwrap_or_else(failed("ContainerStatus"));
-        response.into_inner().status.unwrap_or_else(|| panic!("ContainerStatus of {id}: no status in the reply"))
+        let request = ContainerStatusRequest {
+            container_id: id.to_owned(),
+            verbose: false,
+        };
+        let response = self
+            .runtime
+            .block_on(self.client.container_status(request))
+            .unwrap_or_else(failed("ContainerStatus"));
+        response
+            .into_inner()
+            .status
+            .unwrap_or_else(|| panic!("ContainerStatus of {id}: no status in the reply"))
     }
 
     /// Waits (up to `seconds`, a guard against hangs) for the container to exit.
@@ -145,19 +194,31 @@ impl Cri {
             if status.state == ContainerState::ContainerExited as i32 {
                 return status;
             }
-            assert!(Instant::now() < deadline, "container {id} still {:?} after {seconds}s", status.state);
+            assert!(
+                Instant::now() < deadline,
+                "container {id} still {:?} after {seconds}s",
+                status.state
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
 
     pub fn stop_pod(&mut self, pod: &Pod) {
-        let request = StopPodSandboxRequest { pod_sandbox_id: pod.id.clone() };
-        self.runtime.block_on(self.client.stop_pod_sandbox(request)).unwrap_or_else(failed("StopPodSandbox"));
+        let request = StopPodSandboxRequest {
+            pod_sandbox_id: pod.id.clone(),
+        };
+        self.runtime
+            .block_on(self.client.stop_pod_sandbox(request))
+            .unwrap_or_else(failed("StopPodSandbox"));
     }
 
     pub fn remove_pod(&mut self, pod: &Pod) {
-        let request = RemovePodSandboxRequest { pod_sandbox_id: pod.id.clone() };
-        self.runtime.block_on(self.client.remove_pod_sandbox(request)).unwrap_or_else(failed("RemovePodSandbox"));
+        let request = RemovePodSandboxRequest {
+            pod_sandbox_id: pod.id.clone(),
+        };
+        self.runtime
+            .block_on(self.client.remove_pod_sandbox(request))
+            .unwrap_or_else(failed("RemovePodSandbox"));
     }
 }
 

@@ -29,7 +29,11 @@ impl Executor {
     /// The executor `name`, built by `ci/build` beside runw; panics if it was not built.
     pub fn named(name: &'static str) -> Executor {
         let path = crate::runw::binary().parent().unwrap().join(name);
-        assert!(path.exists(), "{} is missing: ci/build builds the executors", path.display());
+        assert!(
+            path.exists(),
+            "{} is missing: ci/build builds the executors",
+            path.display()
+        );
         Executor { name, path }
     }
 

@@ -15,7 +15,12 @@ pub fn assert_none(runw: &Runw, id: &str, bundle: Option<&Path>) {
     if let Some(bundle) = bundle {
         let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
         let bundle = bundle.to_string_lossy();
-        found.extend(mountinfo.lines().filter(|l| l.contains(&*bundle)).map(|l| format!("mount {l}")));
+        found.extend(
+            mountinfo
+                .lines()
+                .filter(|l| l.contains(&*bundle))
+                .map(|l| format!("mount {l}")),
+        );
     }
     assert!(found.is_empty(), "container {id} left behind: {found:#?}");
 }
@@ -27,7 +32,9 @@ fn cgroups_named(id: &str) -> Vec<String> {
     for _depth in 0..3 {
         let mut next = Vec::new();
         for dir in dirs {
-            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
             for entry in entries.flatten() {
                 let path = entry.path();
                 if !path.is_dir() {

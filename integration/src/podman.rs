@@ -23,8 +23,15 @@ impl Podman {
     }
 
     fn setup() -> Podman {
-        assert!(nix::unistd::geteuid().is_root(), "the podman tests need root");
-        let dir = tempfile::Builder::new().prefix("runw-podman-").tempdir().unwrap().keep();
+        assert!(
+            nix::unistd::geteuid().is_root(),
+            "the podman tests need root"
+        );
+        let dir = tempfile::Builder::new()
+            .prefix("runw-podman-")
+            .tempdir()
+            .unwrap()
+            .keep();
         // This machine lacks CAP_SYS_RESOURCE: podman's default ulimits cannot be raised.
         let conf = format!(
             "[containers]\ndefault_ulimits = [\"nofile=1024:1024\", \"nproc=1024:1024\"]\n\
@@ -56,15 +63,24 @@ impl Podman {
     /// Builds a compat wasm image `FROM scratch` holding only `module` as `/NAME.wasm`, its
     /// entrypoint, with `podman build`; returns the image name.
     pub fn build_wasm_image(&self, module: &Path) -> String {
-        let name = module.file_stem().unwrap().to_string_lossy().replace('_', "-");
+        let name = module
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .replace('_', "-");
         let context = tempfile::tempdir().unwrap();
         std::fs::copy(module, context.path().join("module.wasm")).unwrap();
-        let containerfile = format!(
-            "FROM scratch\nCOPY module.wasm /{name}.wasm\nENTRYPOINT [\"/{name}.wasm\"]\n"
-        );
+        let containerfile =
+            format!("FROM scratch\nCOPY module.wasm /{name}.wasm\nENTRYPOINT [\"/{name}.wasm\"]\n");
         std::fs::write(context.path().join("Containerfile"), containerfile).unwrap();
         let image = format!("localhost/runw-wasm-{name}:latest");
-        self.ok(&["build", "--quiet", "--tag", &image, context.path().to_str().unwrap()]);
+        self.ok(&[
+            "build",
+            "--quiet",
+            "--tag",
+            &image,
+            context.path().to_str().unwrap(),
+        ]);
         image
     }
 

@@ -12,7 +12,11 @@ pub fn binary() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let profile_dir = exe.parent().and_then(Path::parent).unwrap();
     let path = profile_dir.join("runw");
-    assert!(path.exists(), "{} is missing: build runw first (ci/test does)", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing: build runw first (ci/test does)",
+        path.display()
+    );
     path
 }
 
@@ -35,10 +39,21 @@ impl Default for Runw {
 
 impl Runw {
     pub fn new() -> Self {
-        assert!(nix::unistd::geteuid().is_root(), "runw's integration tests need root");
-        let root = tempfile::Builder::new().prefix("runw-root-").tempdir().unwrap();
+        assert!(
+            nix::unistd::geteuid().is_root(),
+            "runw's integration tests need root"
+        );
+        let root = tempfile::Builder::new()
+            .prefix("runw-root-")
+            .tempdir()
+            .unwrap();
         let cache = root.path().join("cache");
-        Runw { root, executor: None, cache, env: Vec::new() }
+        Runw {
+            root,
+            executor: None,
+            cache,
+            env: Vec::new(),
+        }
     }
 
     /// A runw that runs wasm containers with `executor`.
@@ -150,7 +165,10 @@ impl Runw {
             if now == status {
                 return;
             }
-            assert!(std::time::Instant::now() < deadline, "{id} is {now}, not {status}");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{id} is {now}, not {status}"
+            );
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
     }
@@ -166,7 +184,10 @@ impl Drop for Runw {
         // Remove whatever a failed test left running, so one failure does not leak.
         if let Ok(dirs) = std::fs::read_dir(self.root.path()) {
             for dir in dirs.flatten() {
-                let _ = self.command(["delete", "--force"]).arg(dir.file_name()).output();
+                let _ = self
+                    .command(["delete", "--force"])
+                    .arg(dir.file_name())
+                    .output();
             }
         }
     }
@@ -183,7 +204,10 @@ pub struct Outcome {
 impl From<Output> for Outcome {
     fn from(out: Output) -> Self {
         use std::os::unix::process::ExitStatusExt;
-        let code = out.status.code().unwrap_or_else(|| 128 + out.status.signal().unwrap_or(0));
+        let code = out
+            .status
+            .code()
+            .unwrap_or_else(|| 128 + out.status.signal().unwrap_or(0));
         Outcome {
             code,
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -196,8 +220,17 @@ impl Outcome {
     /// Asserts a failure reported as one line on stderr that mentions `needle`.
     pub fn assert_one_line_error(&self, needle: &str) {
         assert_ne!(self.code, 0, "expected failure, got success: {self:?}");
-        let lines: Vec<_> = self.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
-        assert_eq!(lines.len(), 1, "expected one error line, got: {:?}", self.stderr);
+        let lines: Vec<_> = self
+            .stderr
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "expected one error line, got: {:?}",
+            self.stderr
+        );
         assert!(
             lines[0].contains(needle),
             "error line {:?} does not mention {needle:?}",

@@ -23,7 +23,17 @@ pub struct Shape {
 pub fn module(shape: Shape) -> Vec<u8> {
     let mut out = b"\0asm\x01\0\0\0".to_vec();
     // Types: 0 = (i32) -> i32, 1 = () -> (), 2 = (i32) -> ().
-    section(&mut out, 1, &[&[3][..], &[0x60, 1, 0x7f, 1, 0x7f], &[0x60, 0, 0], &[0x60, 1, 0x7f, 0]].concat());
+    section(
+        &mut out,
+        1,
+        &[
+            &[3][..],
+            &[0x60, 1, 0x7f, 1, 0x7f],
+            &[0x60, 0, 0],
+            &[0x60, 1, 0x7f, 0],
+        ]
+        .concat(),
+    );
     // Imports: function 0 = wasi_snapshot_preview1.proc_exit.
     let mut imports = leb(1);
     imports.extend(name("wasi_snapshot_preview1"));
@@ -52,7 +62,9 @@ pub fn module(shape: Shape) -> Vec<u8> {
         body.extend([0x20, 0]); // local.get 0
         for op in 0..shape.ops {
             body.push(0x41); // i32.const
-            body.extend(sleb((op as u32 ^ shape.seed).wrapping_mul(2654435761) as i32 & 0xfffff));
+            body.extend(sleb(
+                (op as u32 ^ shape.seed).wrapping_mul(2654435761) as i32 & 0xfffff,
+            ));
             body.push(if op % 3 == 0 { 0x6c } else { 0x6a }); // i32.mul / i32.add
             body.extend([0x20, 0, 0x73]); // local.get 0, i32.xor
         }

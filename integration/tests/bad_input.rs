@@ -31,7 +31,9 @@ fn malformed_config() {
 fn incomplete_config() {
     let runw = Runw::new();
     let cases: [(&str, fn(&mut serde_json::Value)); 3] = [
-        ("process.args", |c| c["process"]["args"] = serde_json::json!([])),
+        ("process.args", |c| {
+            c["process"]["args"] = serde_json::json!([])
+        }),
         ("root", |c| {
             c.as_object_mut().unwrap().remove("root");
         }),
@@ -79,9 +81,13 @@ fn bad_ids() {
     // Empty: clap refuses it before runw runs.
     let out = create(&runw, bundle.path(), "");
     assert_ne!(out.code, 0);
-    assert!(out.stderr.contains("CONTAINER_ID") || out.stderr.contains("container_id"), "{out:?}");
+    assert!(
+        out.stderr.contains("CONTAINER_ID") || out.stderr.contains("container_id"),
+        "{out:?}"
+    );
     for cmd in ["start", "state", "delete"] {
-        runw.run([cmd, "../x"]).assert_one_line_error("invalid container id");
+        runw.run([cmd, "../x"])
+            .assert_one_line_error("invalid container id");
     }
     assert_eq!(std::fs::read_dir(runw.root.path()).unwrap().count(), 0);
 }
@@ -105,7 +111,8 @@ fn unknown_signal() {
     let bundle = Bundle::new(&["sleep", "1000"]);
     let id = unique_id("badsig");
     runw.run_detached(&bundle, &id);
-    runw.run(["kill", &id, "SIGNOPE"]).assert_one_line_error("SIGNOPE");
+    runw.run(["kill", &id, "SIGNOPE"])
+        .assert_one_line_error("SIGNOPE");
     runw.run(["kill", &id, "99"]).assert_one_line_error("99");
     assert_eq!(runw.status(&id), "running");
     runw.ok(["delete", "--force", &id]);
@@ -130,10 +137,12 @@ fn start_of_a_container_that_is_not_created() {
     let bundle = Bundle::new(&["sleep", "1000"]);
     let id = unique_id("restart");
     runw.run_detached(&bundle, &id);
-    runw.run(["start", &id]).assert_one_line_error("running, not created");
+    runw.run(["start", &id])
+        .assert_one_line_error("running, not created");
     runw.ok(["kill", &id, "KILL"]);
     runw.wait_status(&id, "stopped", 5);
-    runw.run(["start", &id]).assert_one_line_error("stopped, not created");
+    runw.run(["start", &id])
+        .assert_one_line_error("stopped, not created");
     runw.ok(["delete", &id]);
     leftovers::assert_none(&runw, &id, Some(bundle.path()));
 }
@@ -141,14 +150,17 @@ fn start_of_a_container_that_is_not_created() {
 #[test]
 fn unknown_container() {
     let runw = Runw::new();
-    for cmd in ["start", "state", "kill", "pause", "resume", "ps", "events", "exec"] {
+    for cmd in [
+        "start", "state", "kill", "pause", "resume", "ps", "events", "exec",
+    ] {
         let mut args = vec![cmd, "ghost"];
         match cmd {
             "exec" => args.push("true"),
             "kill" => args.push("TERM"),
             _ => {}
         }
-        runw.run(&args).assert_one_line_error("container does not exist: \"ghost\"");
+        runw.run(&args)
+            .assert_one_line_error("container does not exist: \"ghost\"");
     }
     // runc: delete --force of a container that does not exist succeeds.
     runw.ok(["delete", "--force", "ghost"]);
@@ -157,7 +169,8 @@ fn unknown_container() {
 #[test]
 fn bad_log_format() {
     let runw = Runw::new();
-    runw.run(["--log-format", "xml", "list"]).assert_one_line_error("--log-format");
+    runw.run(["--log-format", "xml", "list"])
+        .assert_one_line_error("--log-format");
 }
 
 #[test]
@@ -208,7 +221,11 @@ fn assert_one_line_cause(out: &runw_integration::Outcome, cause: &str) {
     let words: Vec<&str> = out.stderr.split_whitespace().collect();
     let phrases: Vec<_> = words.windows(3).map(|w| w.join(" ")).collect();
     for (i, phrase) in phrases.iter().enumerate() {
-        assert!(!phrases[i + 1..].contains(phrase), "{phrase:?} is repeated in {:?}", out.stderr);
+        assert!(
+            !phrases[i + 1..].contains(phrase),
+            "{phrase:?} is repeated in {:?}",
+            out.stderr
+        );
     }
 }
 
@@ -217,19 +234,31 @@ fn assert_one_line_cause(out: &runw_integration::Outcome, cause: &str) {
 #[test]
 fn init_failures_name_their_cause() {
     let cases: [(&str, fn(&mut Bundle), &str); 3] = [
-        ("badcwd", |b| {
-            b.edit(|c| c["process"]["cwd"] = serde_json::json!("/no-such-dir"));
-        }, "no such file or directory"),
-        ("noentry", |b| {
-            b.edit(|c| c["process"]["args"] = serde_json::json!(["/bin/no-such-program"]));
-        }, "exec /bin/no-such-program: no such file or directory"),
-        ("mountfile", |b| {
-            std::fs::write(b.rootfs().join("tmp/file"), "").unwrap();
-            b.edit(|c| {
+        (
+            "badcwd",
+            |b| {
+                b.edit(|c| c["process"]["cwd"] = serde_json::json!("/no-such-dir"));
+            },
+            "no such file or directory",
+        ),
+        (
+            "noentry",
+            |b| {
+                b.edit(|c| c["process"]["args"] = serde_json::json!(["/bin/no-such-program"]));
+            },
+            "exec /bin/no-such-program: no such file or directory",
+        ),
+        (
+            "mountfile",
+            |b| {
+                std::fs::write(b.rootfs().join("tmp/file"), "").unwrap();
+                b.edit(|c| {
                 let tmpfs = serde_json::json!({"destination": "/tmp/file", "type": "tmpfs", "source": "tmpfs"});
                 c["mounts"].as_array_mut().unwrap().push(tmpfs)
             });
-        }, "not a directory"),
+            },
+            "not a directory",
+        ),
     ];
     let runw = Runw::new();
     for (name, change, cause) in cases {
@@ -238,12 +267,28 @@ fn init_failures_name_their_cause() {
         let id = unique_id(name);
         let log = tempfile::NamedTempFile::new().unwrap();
         let log_path = log.path().to_str().unwrap();
-        let out = runw.run(["--log", log_path, "--log-format", "json", "create", "--bundle", bundle.path().to_str().unwrap(), &id]);
+        let out = runw.run([
+            "--log",
+            log_path,
+            "--log-format",
+            "json",
+            "create",
+            "--bundle",
+            bundle.path().to_str().unwrap(),
+            &id,
+        ]);
         assert_one_line_cause(&out, cause);
         let text = std::fs::read_to_string(log.path()).unwrap();
-        let last = text.lines().rev().find(|l| l.contains("\"error\"")).unwrap();
+        let last = text
+            .lines()
+            .rev()
+            .find(|l| l.contains("\"error\""))
+            .unwrap();
         let record: serde_json::Value = serde_json::from_str(last).unwrap();
-        assert!(record["msg"].as_str().unwrap().contains(cause), "{name}: {record}");
+        assert!(
+            record["msg"].as_str().unwrap().contains(cause),
+            "{name}: {record}"
+        );
         leftovers::assert_none(&runw, &id, Some(bundle.path()));
     }
 }
@@ -251,7 +296,10 @@ fn init_failures_name_their_cause() {
 #[test]
 fn unknown_container_is_one_line_without_repeats() {
     let runw = Runw::new();
-    assert_one_line_cause(&runw.run(["exec", "ghost", "true"]), "container does not exist");
+    assert_one_line_cause(
+        &runw.run(["exec", "ghost", "true"]),
+        "container does not exist",
+    );
 }
 
 /// NUL bytes cannot reach exec: refused at create, naming the field and index, for Linux
@@ -261,9 +309,21 @@ fn unknown_container_is_one_line_without_repeats() {
 fn nul_bytes_are_refused_at_create() {
     let runw = Runw::new();
     let cases: [(&str, serde_json::Value, &str); 3] = [
-        ("env", serde_json::json!(["PATH=/bin", "BAD=a\u{0}b"]), "process.env[1] holds a NUL byte"),
-        ("args", serde_json::json!(["echo", "a\u{0}b"]), "process.args[1] holds a NUL byte"),
-        ("function", serde_json::json!(["/hello.wasm#ma\u{0}in"]), "process.args[0] holds a NUL byte"),
+        (
+            "env",
+            serde_json::json!(["PATH=/bin", "BAD=a\u{0}b"]),
+            "process.env[1] holds a NUL byte",
+        ),
+        (
+            "args",
+            serde_json::json!(["echo", "a\u{0}b"]),
+            "process.args[1] holds a NUL byte",
+        ),
+        (
+            "function",
+            serde_json::json!(["/hello.wasm#ma\u{0}in"]),
+            "process.args[0] holds a NUL byte",
+        ),
     ];
     for (name, value, needle) in cases {
         let mut bundle = Bundle::new(&["true"]);
@@ -287,7 +347,12 @@ fn a_wasm_exec_failure_says_why() {
     let runw = Runw::with_executor(&executor);
     let huge = "x".repeat(200 * 1024);
     let guest = runw_integration::bundle::guest("hello");
-    let bundle = Bundle::wasm(&guest, "/hello.wasm", &["/hello.wasm", &huge], &[("run.oci.handler", "wasm")]);
+    let bundle = Bundle::wasm(
+        &guest,
+        "/hello.wasm",
+        &["/hello.wasm", &huge],
+        &[("run.oci.handler", "wasm")],
+    );
     let id = unique_id("e2big");
     let out = runw.run(["run", "--bundle", bundle.path().to_str().unwrap(), &id]);
     out.assert_one_line_error("runw: exec wasmtime-exec: Argument list too long");

@@ -63,7 +63,9 @@ fn count(messages: &[String], what: &str) -> usize {
 }
 
 fn entries(cache: &Path) -> Vec<PathBuf> {
-    let Ok(dir) = std::fs::read_dir(cache.join("entries")) else { return Vec::new() };
+    let Ok(dir) = std::fs::read_dir(cache.join("entries")) else {
+        return Vec::new();
+    };
     let mut entries: Vec<PathBuf> = dir.map(|e| e.unwrap().path()).collect();
     entries.sort();
     entries
@@ -72,13 +74,18 @@ fn entries(cache: &Path) -> Vec<PathBuf> {
 /// For an engine with no compiled form, what the cache does instead: nothing, and the
 /// container still runs. Returns true when that was the case (and asserted).
 fn interpreter_keeps_nothing(exec: &Executor) -> bool {
-    let Some(why) = exec.lacks(Feature::CompiledForm) else { return false };
+    let Some(why) = exec.lacks(Feature::CompiledForm) else {
+        return false;
+    };
     let runw = Runw::with_executor(exec);
     for _ in 0..2 {
         let log = run_logged(&runw, &hello(), HELLO);
         assert_eq!(count(&log, "compile cache:"), 0, "{why}: {log:#?}");
     }
-    assert!(entries(runw.cache_dir()).is_empty(), "{why}: nothing is cached");
+    assert!(
+        entries(runw.cache_dir()).is_empty(),
+        "{why}: nothing is cached"
+    );
     true
 }
 
@@ -94,16 +101,34 @@ fn a_second_start_uses_what_the_first_compiled(exec: &Executor) {
     let written = std::fs::read(&entry).unwrap();
 
     let second = run_logged(&runw, &bundle, HELLO);
-    assert_eq!((count(&second, "compile cache: hit"), count(&second, "compile cache: compiled")), (1, 0), "{second:#?}");
-    assert_eq!(std::fs::read(&entry).unwrap(), written, "a hit must not rewrite the entry");
+    assert_eq!(
+        (
+            count(&second, "compile cache: hit"),
+            count(&second, "compile cache: compiled")
+        ),
+        (1, 0),
+        "{second:#?}"
+    );
+    assert_eq!(
+        std::fs::read(&entry).unwrap(),
+        written,
+        "a hit must not rewrite the entry"
+    );
 
     let info = runw.ok(["cache", "info"]);
     assert!(info.stdout.contains("entries: 1"), "{info:?}");
     let cleared = runw.ok(["cache", "clear"]);
-    assert!(cleared.stdout.starts_with("removed 1 entries"), "{cleared:?}");
+    assert!(
+        cleared.stdout.starts_with("removed 1 entries"),
+        "{cleared:?}"
+    );
     assert!(entries(runw.cache_dir()).is_empty());
     let third = run_logged(&runw, &bundle, HELLO);
-    assert_eq!(count(&third, "compile cache: compiled"), 1, "cleared, so compiled again: {third:#?}");
+    assert_eq!(
+        count(&third, "compile cache: compiled"),
+        1,
+        "cleared, so compiled again: {third:#?}"
+    );
 }
 
 fn entries_runw_did_not_write_are_rebuilt_never_run(exec: &Executor) {
@@ -144,10 +169,22 @@ fn entries_runw_did_not_write_are_rebuilt_never_run(exec: &Executor) {
         std::fs::write(&entry, &bytes).unwrap();
         let log = run_logged(&runw, &bundle, HELLO);
         assert_eq!(count(&log, "does not verify"), 1, "{case}: {log:#?}");
-        assert_eq!(count(&log, "compile cache: compiled"), 1, "{case}: rebuilt: {log:#?}");
-        assert_ne!(std::fs::read(&entry).unwrap(), bytes, "{case}: the bad entry is still there");
+        assert_eq!(
+            count(&log, "compile cache: compiled"),
+            1,
+            "{case}: rebuilt: {log:#?}"
+        );
+        assert_ne!(
+            std::fs::read(&entry).unwrap(),
+            bytes,
+            "{case}: the bad entry is still there"
+        );
         let again = run_logged(&runw, &bundle, HELLO);
-        assert_eq!(count(&again, "compile cache: hit"), 1, "{case}: the rebuilt entry verifies: {again:#?}");
+        assert_eq!(
+            count(&again, "compile cache: hit"),
+            1,
+            "{case}: the rebuilt entry verifies: {again:#?}"
+        );
     }
 }
 
@@ -155,7 +192,10 @@ fn twenty_concurrent_starts_compile_once(exec: &Executor) {
     if interpreter_keeps_nothing(exec) {
         return;
     }
-    let shared = tempfile::Builder::new().prefix("runw-cache-").tempdir().unwrap();
+    let shared = tempfile::Builder::new()
+        .prefix("runw-cache-")
+        .tempdir()
+        .unwrap();
     let cache = shared.path().join("cache");
     let bundle = hello();
     let logs: Vec<Vec<String>> = std::thread::scope(|scope| {
@@ -172,7 +212,10 @@ fn twenty_concurrent_starts_compile_once(exec: &Executor) {
             .collect();
         runs.into_iter().map(|r| r.join().unwrap()).collect()
     });
-    let compiled: usize = logs.iter().map(|l| count(l, "compile cache: compiled")).sum();
+    let compiled: usize = logs
+        .iter()
+        .map(|l| count(l, "compile cache: compiled"))
+        .sum();
     let hits: usize = logs.iter().map(|l| count(l, "compile cache: hit")).sum();
     assert_eq!((compiled, hits), (1, 19), "{logs:#?}");
     assert_eq!(entries(&cache).len(), 1);
@@ -185,8 +228,10 @@ fn the_cache_is_bounded_least_recently_used_first(exec: &Executor) {
         return;
     }
     let modules = ["hello", "exit_with", "print_env"];
-    let bundles: Vec<Bundle> =
-        modules.iter().map(|m| Bundle::wasm(&guest(m), "/m.wasm", &["/m.wasm"], &[WASM])).collect();
+    let bundles: Vec<Bundle> = modules
+        .iter()
+        .map(|m| Bundle::wasm(&guest(m), "/m.wasm", &["/m.wasm"], &[WASM]))
+        .collect();
     let outputs = [HELLO, Some(""), None];
     // Entry names and sizes, from an unbounded cache: keys depend on module and engine only.
     let scratch = Runw::with_executor(exec);
@@ -194,11 +239,20 @@ fn the_cache_is_bounded_least_recently_used_first(exec: &Executor) {
     for (bundle, out) in bundles.iter().zip(outputs) {
         let before = entries(scratch.cache_dir());
         run_logged(&scratch, bundle, out);
-        let new = entries(scratch.cache_dir()).into_iter().find(|e| !before.contains(e)).unwrap();
-        sizes.push((new.file_name().unwrap().to_owned(), std::fs::metadata(&new).unwrap().len()));
+        let new = entries(scratch.cache_dir())
+            .into_iter()
+            .find(|e| !before.contains(e))
+            .unwrap();
+        sizes.push((
+            new.file_name().unwrap().to_owned(),
+            std::fs::metadata(&new).unwrap().len(),
+        ));
     }
     let (a, b, c) = (&sizes[0], &sizes[1], &sizes[2]);
-    assert!(a.0 != b.0 && b.0 != c.0 && a.0 != c.0, "three modules, three keys");
+    assert!(
+        a.0 != b.0 && b.0 != c.0 && a.0 != c.0,
+        "three modules, three keys"
+    );
 
     // Room for A and C, not for all three: after A, B, A again, C, the least recently used
     // (B) goes.
@@ -209,10 +263,16 @@ fn the_cache_is_bounded_least_recently_used_first(exec: &Executor) {
         std::thread::sleep(std::time::Duration::from_millis(20));
         run_logged(&runw, &bundles[i], outputs[i]);
     }
-    let names: Vec<_> = entries(runw.cache_dir()).iter().map(|e| e.file_name().unwrap().to_owned()).collect();
+    let names: Vec<_> = entries(runw.cache_dir())
+        .iter()
+        .map(|e| e.file_name().unwrap().to_owned())
+        .collect();
     let mut expected = vec![a.0.clone(), c.0.clone()];
     expected.sort();
-    assert_eq!(names, expected, "B was used least recently and should be the one evicted");
+    assert_eq!(
+        names, expected,
+        "B was used least recently and should be the one evicted"
+    );
 }
 
 fn the_artifact_cannot_be_written_through_the_container(exec: &Executor) {
@@ -227,7 +287,9 @@ fn the_artifact_cannot_be_written_through_the_container(exec: &Executor) {
     // The guest prints "spinning" once it runs: the executor has loaded the artifact.
     let mut line = String::new();
     use std::io::BufRead;
-    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     assert_eq!(line, "spinning\n");
     let [entry] = entries(runw.cache_dir()).try_into().unwrap();
     let before = std::fs::read(&entry).unwrap();
@@ -241,13 +303,23 @@ fn the_artifact_cannot_be_written_through_the_container(exec: &Executor) {
     let mut held = 0;
     for fd in std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap() {
         let fd = fd.unwrap().path();
-        let Ok(target) = std::fs::read_link(&fd) else { continue };
+        let Ok(target) = std::fs::read_link(&fd) else {
+            continue;
+        };
         if !target.to_string_lossy().ends_with(&key) {
             continue;
         }
         held += 1;
-        let err = std::fs::OpenOptions::new().append(true).open(&fd).unwrap_err();
-        assert_eq!(err.raw_os_error(), Some(libc::EROFS), "{}: {err}", fd.display());
+        let err = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&fd)
+            .unwrap_err();
+        assert_eq!(
+            err.raw_os_error(),
+            Some(libc::EROFS),
+            "{}: {err}",
+            fd.display()
+        );
     }
     assert_eq!(held, 1, "the executor should hold the artifact once");
     runw.ok(["kill", &id, "KILL"]);
@@ -257,13 +329,20 @@ fn the_artifact_cannot_be_written_through_the_container(exec: &Executor) {
 }
 
 fn an_unsafe_cache_dir_is_refused_and_the_container_still_runs(exec: &Executor) {
-    let open_dir = tempfile::Builder::new().prefix("runw-cache-").tempdir().unwrap();
+    let open_dir = tempfile::Builder::new()
+        .prefix("runw-cache-")
+        .tempdir()
+        .unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(open_dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
     let mut runw = Runw::with_executor(exec);
     runw.share_cache(open_dir.path());
     let log = run_logged(&runw, &hello(), HELLO);
     assert_eq!(count(&log, "it must be 0's alone"), 1, "{log:#?}");
-    assert!(!open_dir.path().join("secret").exists(), "nothing is written to an unsafe dir");
-    runw.run(["cache", "info"]).assert_one_line_error(&open_dir.path().display().to_string());
+    assert!(
+        !open_dir.path().join("secret").exists(),
+        "nothing is written to an unsafe dir"
+    );
+    runw.run(["cache", "info"])
+        .assert_one_line_error(&open_dir.path().display().to_string());
 }

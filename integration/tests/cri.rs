@@ -39,11 +39,17 @@ fn a_compat_pod_runs_its_module_and_reports_output_and_exit_code() {
     let id = cri.start_container(&pod, "hello", &hello, &[]);
     let status = cri.wait_exited(&id, 30);
     assert_eq!(status.exit_code, 0, "{status:?}");
-    assert_eq!(log_lines(&log_path(logs.path(), "hello")), ["hello from wasm"]);
+    assert_eq!(
+        log_lines(&log_path(logs.path(), "hello")),
+        ["hello from wasm"]
+    );
 
     let id = cri.start_container(&pod, "exits", &exit_with, &["/exit-with.wasm", "7"]);
     let status = cri.wait_exited(&id, 30);
-    assert_eq!(status.exit_code, 7, "the guest's exit code reaches the CRI status: {status:?}");
+    assert_eq!(
+        status.exit_code, 7,
+        "the guest's exit code reaches the CRI status: {status:?}"
+    );
 
     cri.stop_pod(&pod);
     cri.remove_pod(&pod);
@@ -63,14 +69,29 @@ fn a_compat_smart_pod_runs_wasm_beside_a_native_sidecar_and_stops_promptly() {
         log_dir: logs.path(),
     });
     let wasm = cri.start_container(&pod, "app", &busy, &[]);
-    let sidecar = cri.start_container(&pod, "proxy", IMAGE, &["sh", "-c", "echo proxy up; exec sleep 600"]);
+    let sidecar = cri.start_container(
+        &pod,
+        "proxy",
+        IMAGE,
+        &["sh", "-c", "echo proxy up; exec sleep 600"],
+    );
     let deadline = Instant::now() + Duration::from_secs(30);
-    while log_lines(&log_path(logs.path(), "app")).is_empty() || log_lines(&log_path(logs.path(), "proxy")).is_empty() {
+    while log_lines(&log_path(logs.path(), "app")).is_empty()
+        || log_lines(&log_path(logs.path(), "proxy")).is_empty()
+    {
         assert!(Instant::now() < deadline, "no output: {}", containerd.log());
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert_eq!(log_lines(&log_path(logs.path(), "app")), ["spinning"], "the wasm container runs its module");
-    assert_eq!(log_lines(&log_path(logs.path(), "proxy")), ["proxy up"], "the sidecar runs as Linux");
+    assert_eq!(
+        log_lines(&log_path(logs.path(), "app")),
+        ["spinning"],
+        "the wasm container runs its module"
+    );
+    assert_eq!(
+        log_lines(&log_path(logs.path(), "proxy")),
+        ["proxy up"],
+        "the sidecar runs as Linux"
+    );
     assert_eq!(cri.status(&wasm).state, RUNNING);
     assert_eq!(cri.status(&sidecar).state, RUNNING);
 
@@ -79,10 +100,16 @@ fn a_compat_smart_pod_runs_wasm_beside_a_native_sidecar_and_stops_promptly() {
     let took = stopping.elapsed();
     for id in [&wasm, &sidecar] {
         let status = cri.status(id);
-        assert_ne!(status.state, RUNNING, "{id} survived StopPodSandbox: {status:?}");
+        assert_ne!(
+            status.state, RUNNING,
+            "{id} survived StopPodSandbox: {status:?}"
+        );
     }
     // A hang guard, not a speed target: containerd stops a pod's containers with SIGKILL.
-    assert!(took < Duration::from_secs(10), "StopPodSandbox took {took:?}");
+    assert!(
+        took < Duration::from_secs(10),
+        "StopPodSandbox took {took:?}"
+    );
     cri.remove_pod(&pod);
 }
 
@@ -95,7 +122,11 @@ fn pid_namespace_test(share: bool) -> Vec<String> {
     let mut cri = Cri::connect(&containerd.socket);
     let logs = tempfile::tempdir().unwrap();
     let spec = PodSpec {
-        name: if share { "shared-pid-pod" } else { "own-pid-pod" },
+        name: if share {
+            "shared-pid-pod"
+        } else {
+            "own-pid-pod"
+        },
         annotations: &[("module.wasm.image/variant", "compat-smart")],
         log_dir: logs.path(),
     };
@@ -103,7 +134,11 @@ fn pid_namespace_test(share: bool) -> Vec<String> {
     let wasm = cri.start_container(&pod, "app", &busy, &[]);
     let deadline = Instant::now() + Duration::from_secs(30);
     while log_lines(&log_path(logs.path(), "app")).is_empty() {
-        assert!(Instant::now() < deadline, "no output from app: {}", containerd.log());
+        assert!(
+            Instant::now() < deadline,
+            "no output from app: {}",
+            containerd.log()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     // What `ps` reads (the test image's busybox has no `ps` applet).
@@ -120,13 +155,27 @@ fn pid_namespace_test(share: bool) -> Vec<String> {
 #[test]
 fn by_default_each_container_has_its_own_pid_namespace() {
     let lines = pid_namespace_test(false);
-    assert!(lines.contains(&"pid=1".to_owned()), "the sidecar is not PID 1 of its own namespace: {lines:?}");
-    assert!(!lines.iter().any(|l| l.contains("wasm") || l.contains("pause")), "{lines:?}");
+    assert!(
+        lines.contains(&"pid=1".to_owned()),
+        "the sidecar is not PID 1 of its own namespace: {lines:?}"
+    );
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.contains("wasm") || l.contains("pause")),
+        "{lines:?}"
+    );
 }
 
 #[test]
 fn share_process_namespace_lets_a_sidecar_see_the_guest() {
     let lines = pid_namespace_test(true);
-    assert!(!lines.contains(&"pid=1".to_owned()), "PID 1 is the pause container: {lines:?}");
-    assert!(lines.iter().any(|l| l.contains("busy")), "the guest is not visible: {lines:?}");
+    assert!(
+        !lines.contains(&"pid=1".to_owned()),
+        "PID 1 is the pause container: {lines:?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.contains("busy")),
+        "the guest is not visible: {lines:?}"
+    );
 }

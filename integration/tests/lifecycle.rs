@@ -13,7 +13,10 @@ fn create_start_state_delete() {
     // Keep the process waiting on stdin until we let it go.
     let (reader, writer) = nix::unistd::pipe().unwrap();
     let mut create = runw.command(["create", "--bundle"]);
-    create.arg(bundle.path()).arg(&id).stdin(std::fs::File::from(reader));
+    create
+        .arg(bundle.path())
+        .arg(&id)
+        .stdin(std::fs::File::from(reader));
     assert!(create.status().unwrap().success());
     assert_eq!(runw.status(&id), "created");
     let state: serde_json::Value = serde_json::from_str(&runw.ok(["state", &id]).stdout).unwrap();
@@ -49,7 +52,12 @@ fn run_reports_a_signal_death_as_128_plus_signal() {
     let mut run = runw.command(["run", "--bundle"]);
     let child = run.arg(bundle.path()).arg(&id).spawn().unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while runw.run(["state", &id]).stdout.find("\"running\"").is_none() {
+    while runw
+        .run(["state", &id])
+        .stdout
+        .find("\"running\"")
+        .is_none()
+    {
         assert!(std::time::Instant::now() < deadline, "container never ran");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
@@ -61,7 +69,11 @@ fn run_reports_a_signal_death_as_128_plus_signal() {
 
 /// A started container that traps TERM and records it, so kill by name is observable.
 fn trapping_container(runw: &Runw, id: &str) -> Bundle {
-    let bundle = Bundle::new(&["sh", "-c", "trap 'exit 143' TERM; while :; do sleep 0.05; done"]);
+    let bundle = Bundle::new(&[
+        "sh",
+        "-c",
+        "trap 'exit 143' TERM; while :; do sleep 0.05; done",
+    ]);
     runw.run_detached(&bundle, id);
     runw.wait_status(id, "running", 5);
     bundle
@@ -77,7 +89,10 @@ fn kill_by_signal_name_and_number() {
         // signal is sent again until the container stops.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         while runw.status(&id) != "stopped" {
-            assert!(std::time::Instant::now() < deadline, "{signal} never stopped {id}");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{signal} never stopped {id}"
+            );
             // The container may stop between the check and the kill: that kill may fail.
             let _ = runw.run(["kill", &id, signal]);
             std::thread::sleep(std::time::Duration::from_millis(50));
@@ -102,10 +117,15 @@ fn kill_all_reaches_every_process() {
     let bundle = Bundle::new(&["sh", "-c", "sleep 1000 & sleep 1000 & wait"]);
     let id = unique_id("kall");
     runw.run_detached(&bundle, &id);
-    let pids = || -> Vec<i64> { serde_json::from_str(&runw.ok(["ps", "--format", "json", &id]).stdout).unwrap() };
+    let pids = || -> Vec<i64> {
+        serde_json::from_str(&runw.ok(["ps", "--format", "json", &id]).stdout).unwrap()
+    };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while pids().len() < 3 {
-        assert!(std::time::Instant::now() < deadline, "children never started");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "children never started"
+        );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     runw.ok(["kill", "--all", &id, "KILL"]);
@@ -120,7 +140,15 @@ fn exec_without_terminal_passes_output_and_exit_code() {
     let bundle = Bundle::new(&["sleep", "1000"]);
     let id = unique_id("exec");
     runw.run_detached(&bundle, &id);
-    let out = runw.ok(["exec", "--env", "GREETING=hello", &id, "sh", "-c", "echo $GREETING; id -u"]);
+    let out = runw.ok([
+        "exec",
+        "--env",
+        "GREETING=hello",
+        &id,
+        "sh",
+        "-c",
+        "echo $GREETING; id -u",
+    ]);
     assert_eq!(out.stdout, "hello\n0\n");
     let out = runw.run(["exec", &id, "sh", "-c", "exit 9"]);
     assert_eq!(out.code, 9);
@@ -132,7 +160,11 @@ fn exec_without_terminal_passes_output_and_exit_code() {
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), process.to_string()).unwrap();
     let out = runw.run(["exec", "--process", file.path().to_str().unwrap(), &id]);
-    assert_eq!((out.code, out.stdout.as_str()), (3, "from-process-file\n"), "{out:?}");
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (3, "from-process-file\n"),
+        "{out:?}"
+    );
     runw.ok(["delete", "--force", &id]);
     leftovers::assert_none(&runw, &id, Some(bundle.path()));
 }
@@ -151,22 +183,35 @@ fn pause_resume_ps_list_events() {
     runw.ok(["resume", &id]);
     assert_eq!(runw.status(&id), "running");
 
-    let pids: Vec<i64> = serde_json::from_str(&runw.ok(["ps", "--format", "json", &id]).stdout).unwrap();
+    let pids: Vec<i64> =
+        serde_json::from_str(&runw.ok(["ps", "--format", "json", &id]).stdout).unwrap();
     assert_eq!(pids, vec![pid]);
     let table = runw.ok(["ps", &id]).stdout;
     assert!(table.lines().next().unwrap().contains("PID"));
     assert!(table.lines().any(|l| l.contains("sleep 1000")), "{table}");
 
     let list = runw.ok(["list"]).stdout;
-    assert!(list.lines().any(|l| l.starts_with(&id) && l.contains("running")), "{list}");
-    let json: serde_json::Value = serde_json::from_str(&runw.ok(["list", "--format", "json"]).stdout).unwrap();
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with(&id) && l.contains("running")),
+        "{list}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&runw.ok(["list", "--format", "json"]).stdout).unwrap();
     assert_eq!(json[0]["id"], id.as_str());
     assert_eq!(runw.ok(["list", "-q"]).stdout, format!("{id}\n"));
 
-    let stats: serde_json::Value = serde_json::from_str(&runw.ok(["events", "--stats", &id]).stdout).unwrap();
+    let stats: serde_json::Value =
+        serde_json::from_str(&runw.ok(["events", "--stats", &id]).stdout).unwrap();
     assert!(stats["pids"]["current"].as_u64().unwrap() >= 1, "{stats}");
-    assert!(stats["memory"]["memory"]["usage"].as_u64().unwrap() > 0, "{stats}");
-    assert!(stats["cpu"]["usage"]["usage_total"].as_u64().is_some(), "{stats}");
+    assert!(
+        stats["memory"]["memory"]["usage"].as_u64().unwrap() > 0,
+        "{stats}"
+    );
+    assert!(
+        stats["cpu"]["usage"]["usage_total"].as_u64().is_some(),
+        "{stats}"
+    );
 
     runw.ok(["delete", "--force", &id]);
     leftovers::assert_none(&runw, &id, Some(bundle.path()));
@@ -179,7 +224,8 @@ fn update_changes_the_pids_limit() {
     let id = unique_id("upd");
     runw.run_detached(&bundle, &id);
     runw.ok(["update", "--pids-limit", "7", &id]);
-    let stats: serde_json::Value = serde_json::from_str(&runw.ok(["events", "--stats", &id]).stdout).unwrap();
+    let stats: serde_json::Value =
+        serde_json::from_str(&runw.ok(["events", "--stats", &id]).stdout).unwrap();
     assert_eq!(stats["pids"]["limit"], 7, "{stats}");
     runw.ok(["delete", "--force", &id]);
 }
@@ -198,12 +244,25 @@ fn features_and_version() {
 fn log_file_gets_runc_json_records() {
     let runw = Runw::new();
     let log = tempfile::NamedTempFile::new().unwrap();
-    let out = runw.run(["--log", log.path().to_str().unwrap(), "--log-format", "json", "start", "no-such"]);
+    let out = runw.run([
+        "--log",
+        log.path().to_str().unwrap(),
+        "--log-format",
+        "json",
+        "start",
+        "no-such",
+    ]);
     out.assert_one_line_error("no-such");
     let text = std::fs::read_to_string(log.path()).unwrap();
     let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
     assert_eq!(last["level"], "error");
-    assert!(last["msg"].as_str().unwrap().contains("container does not exist: \"no-such\""), "{last}");
+    assert!(
+        last["msg"]
+            .as_str()
+            .unwrap()
+            .contains("container does not exist: \"no-such\""),
+        "{last}"
+    );
     assert!(last["time"].is_string());
 }
 
@@ -214,7 +273,12 @@ fn stdout_to_dev_null_is_writable() {
     let runw = Runw::new();
     let bundle = Bundle::new(&["sh", "-c", "echo out || exit 9; echo err >&2 || exit 8"]);
     let id = unique_id("null");
-    let null = || std::fs::OpenOptions::new().write(true).open("/dev/null").unwrap();
+    let null = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/null")
+            .unwrap()
+    };
     let status = runw
         .command(["run", "--bundle", bundle.path().to_str().unwrap(), &id])
         .stdout(null())
@@ -229,11 +293,22 @@ fn stdout_to_dev_null_is_writable() {
 #[test]
 fn kill_defaults_to_term_and_the_last_root_wins() {
     let runw = Runw::new();
-    let bundle = Bundle::new(&["sh", "-c", "trap 'exit 7' TERM; while true; do sleep 0.1; done"]);
+    let bundle = Bundle::new(&[
+        "sh",
+        "-c",
+        "trap 'exit 7' TERM; while true; do sleep 0.1; done",
+    ]);
     let id = unique_id("killterm");
     runw.run_detached(&bundle, &id);
     let root = runw.root.path().to_str().unwrap();
-    let out = runw.run(["--root", "/nonexistent-runw-root", "--root", root, "state", &id]);
+    let out = runw.run([
+        "--root",
+        "/nonexistent-runw-root",
+        "--root",
+        root,
+        "state",
+        &id,
+    ]);
     assert_eq!(out.code, 0, "{out:?}");
     runw.ok(["kill", &id]);
     runw.wait_status(&id, "stopped", 5);

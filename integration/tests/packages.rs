@@ -16,7 +16,12 @@ const COMPAT: &str = "module.wasm.image/variant=compat";
 /// `$CARGO_TARGET_DIR/debian/NAME_*.deb`, built by ci/package.
 fn deb(name: &str) -> PathBuf {
     let dir = debian_dir();
-    built_deb(name).unwrap_or_else(|| panic!("no {name} package in {}: ci/package builds it", dir.display()))
+    built_deb(name).unwrap_or_else(|| {
+        panic!(
+            "no {name} package in {}: ci/package builds it",
+            dir.display()
+        )
+    })
 }
 
 fn debian_dir() -> PathBuf {
@@ -30,11 +35,22 @@ fn built_deb(name: &str) -> Option<PathBuf> {
     std::fs::read_dir(&dir)
         .unwrap_or_else(|err| panic!("{}: {err}: ci/package builds the packages", dir.display()))
         .map(|e| e.unwrap().path())
-        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(&prefix))
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(&prefix)
+        })
 }
 
 fn dpkg(args: &[&str]) -> Outcome {
-    Outcome::from(Command::new("dpkg").args(args).env("DEBIAN_FRONTEND", "noninteractive").output().unwrap())
+    Outcome::from(
+        Command::new("dpkg")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .output()
+            .unwrap(),
+    )
 }
 
 fn purge_all() {
@@ -49,7 +65,11 @@ fn owned_files(packages: &[&str]) -> Vec<PathBuf> {
     args.extend(packages);
     let out = dpkg(&args);
     assert_eq!(out.code, 0, "{out:?}");
-    out.stdout.lines().map(PathBuf::from).filter(|p| p.is_file()).collect()
+    out.stdout
+        .lines()
+        .map(PathBuf::from)
+        .filter(|p| p.is_file())
+        .collect()
 }
 
 #[test]
@@ -60,12 +80,18 @@ fn runtime_and_one_executor_install_run_wasm_through_podman_and_remove_cleanly()
     // The runtime alone does not configure: it needs one executor package.
     let alone = dpkg(&["-i", runw.to_str().unwrap()]);
     assert_ne!(alone.code, 0, "{alone:?}");
-    assert!(alone.stderr.contains("runw-wasmtime | runw-wasmer"), "{alone:?}");
+    assert!(
+        alone.stderr.contains("runw-wasmtime | runw-wasmer"),
+        "{alone:?}"
+    );
     purge_all();
 
     let podman = Podman::get();
     let image = podman.build_wasm_image(&guest("hello"));
-    let mut executors = vec![("runw-wasmtime", "wasmtime-exec"), ("runw-wasmer", "wasmer-exec")];
+    let mut executors = vec![
+        ("runw-wasmtime", "wasmtime-exec"),
+        ("runw-wasmer", "wasmer-exec"),
+    ];
     // runw-wasmedge exists where ci/build built wasmedge-exec (always in CI); elsewhere the
     // ignored test below says it was not tried.
     if cfg!(wasmedge_built) {
@@ -76,23 +102,49 @@ fn runtime_and_one_executor_install_run_wasm_through_podman_and_remove_cleanly()
         let out = dpkg(&["-i", runw.to_str().unwrap(), executor_deb.to_str().unwrap()]);
         assert_eq!(out.code, 0, "dpkg -i runw {package}: {out:?}");
         let files = owned_files(&["runw", package]);
-        for expected in ["/usr/bin/runw", &format!("/usr/libexec/runw/{executor}"),
-            "/usr/share/bash-completion/completions/runw", "/usr/share/doc/runw/examples/containerd-runw.toml"]
-        {
-            assert!(files.contains(&PathBuf::from(expected)), "{expected} not installed: {files:#?}");
+        for expected in [
+            "/usr/bin/runw",
+            &format!("/usr/libexec/runw/{executor}"),
+            "/usr/share/bash-completion/completions/runw",
+            "/usr/share/doc/runw/examples/containerd-runw.toml",
+        ] {
+            assert!(
+                files.contains(&PathBuf::from(expected)),
+                "{expected} not installed: {files:#?}"
+            );
         }
-        let help = Outcome::from(Command::new("/usr/bin/runw").arg("--help").output().unwrap());
+        let help = Outcome::from(
+            Command::new("/usr/bin/runw")
+                .arg("--help")
+                .output()
+                .unwrap(),
+        );
         assert_eq!(help.code, 0, "{help:?}");
 
         // The installed runw finds the installed executor: no other is reachable from it.
-        let run = podman.run(&["--runtime", "/usr/bin/runw", "run", "--rm", "--annotation", COMPAT, &image]);
-        assert_eq!((run.code, run.stdout.as_str()), (0, "hello from wasm\n"), "{package}: {run:?}");
+        let run = podman.run(&[
+            "--runtime",
+            "/usr/bin/runw",
+            "run",
+            "--rm",
+            "--annotation",
+            COMPAT,
+            &image,
+        ]);
+        assert_eq!(
+            (run.code, run.stdout.as_str()),
+            (0, "hello from wasm\n"),
+            "{package}: {run:?}"
+        );
 
         let out = dpkg(&["--purge", "runw", package]);
         assert_eq!(out.code, 0, "dpkg --purge: {out:?}");
         let left: Vec<&PathBuf> = files.iter().filter(|f| f.exists()).collect();
         assert!(left.is_empty(), "{package}: left behind: {left:?}");
-        assert!(!Path::new("/usr/libexec/runw").exists(), "{package}: /usr/libexec/runw left behind");
+        assert!(
+            !Path::new("/usr/libexec/runw").exists(),
+            "{package}: /usr/libexec/runw left behind"
+        );
     }
     purge_all();
 }

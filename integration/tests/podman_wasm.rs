@@ -18,7 +18,11 @@ fn compat_image_runs_as_wasm() {
     assert_eq!(out.code, 42, "{out:?}");
     let image = podman.build_wasm_image(&guest("hello"));
     let out = podman.run(&["run", "--rm", "--annotation", COMPAT, &image]);
-    assert_eq!((out.code, out.stdout.as_str()), (0, "hello from wasm\n"), "{out:?}");
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (0, "hello from wasm\n"),
+        "{out:?}"
+    );
 }
 
 #[test]
@@ -30,13 +34,40 @@ fn volume_is_readable_and_writable_and_logs_are_kept() {
     let volume = format!("{}:/data", data.path().display());
     let name = unique_id("pmwasm");
     let out = podman.run(&[
-        "run", "--name", &name, "--annotation", COMPAT, "-v", &volume, &image, "write", "/data/out", "from-guest",
+        "run",
+        "--name",
+        &name,
+        "--annotation",
+        COMPAT,
+        "-v",
+        &volume,
+        &image,
+        "write",
+        "/data/out",
+        "from-guest",
     ]);
-    assert_eq!((out.code, out.stdout.as_str()), (0, "wrote from-guest\n"), "{out:?}");
-    assert_eq!(std::fs::read_to_string(data.path().join("out")).unwrap(), "from-guest");
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (0, "wrote from-guest\n"),
+        "{out:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(data.path().join("out")).unwrap(),
+        "from-guest"
+    );
     assert_eq!(podman.ok(&["logs", &name]).stdout, "wrote from-guest\n");
     podman.ok(&["rm", &name]);
-    let out = podman.run(&["run", "--rm", "--annotation", COMPAT, "-v", &volume, &image, "read", "/data/in"]);
+    let out = podman.run(&[
+        "run",
+        "--rm",
+        "--annotation",
+        COMPAT,
+        "-v",
+        &volume,
+        &image,
+        "read",
+        "/data/in",
+    ]);
     assert_eq!(out.stdout, "from the host\n", "{out:?}");
 }
 

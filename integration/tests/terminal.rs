@@ -13,8 +13,12 @@ fn create_with_a_terminal_sends_the_pty_master() {
     let id = unique_id("tty");
     let mut console = ConsoleSocket::listen();
     runw.ok([
-        "create", "--bundle", bundle.path().to_str().unwrap(),
-        "--console-socket", console.path.to_str().unwrap(), &id,
+        "create",
+        "--bundle",
+        bundle.path().to_str().unwrap(),
+        "--console-socket",
+        console.path.to_str().unwrap(),
+        &id,
     ]);
     let master = console.master();
     runw.ok(["start", &id]);
@@ -47,10 +51,14 @@ fn exec_with_a_terminal() {
     // `exec --tty CMD`, as a person types it.
     let mut console = ConsoleSocket::listen();
     let mut exec = runw.command(["exec", "--tty", "--console-socket"]);
-    exec.arg(&console.path).args([&id, "sh", "-c", "tty; echo exec-term-ok"]);
+    exec.arg(&console.path)
+        .args([&id, "sh", "-c", "tty; echo exec-term-ok"]);
     let child = exec.spawn().unwrap();
     let text = read_terminal(console.master(), "exec-term-ok", 10);
-    assert!(text.contains("/dev/pts/") && text.contains("exec-term-ok"), "{text:?}");
+    assert!(
+        text.contains("/dev/pts/") && text.contains("exec-term-ok"),
+        "{text:?}"
+    );
     assert!(child.wait_with_output().unwrap().status.success());
 
     // `exec --process FILE --detach` with `terminal: true`, as conmon runs `podman exec -t`.
@@ -62,11 +70,19 @@ fn exec_with_a_terminal() {
     std::fs::write(file.path(), process.to_string()).unwrap();
     let mut console = ConsoleSocket::listen();
     runw.ok([
-        "exec", "--detach", "--process", file.path().to_str().unwrap(),
-        "--console-socket", console.path.to_str().unwrap(), &id,
+        "exec",
+        "--detach",
+        "--process",
+        file.path().to_str().unwrap(),
+        "--console-socket",
+        console.path.to_str().unwrap(),
+        &id,
     ]);
     let text = read_terminal(console.master(), "process-term-ok", 10);
-    assert!(text.contains("/dev/pts/") && text.contains("process-term-ok"), "{text:?}");
+    assert!(
+        text.contains("/dev/pts/") && text.contains("process-term-ok"),
+        "{text:?}"
+    );
 
     runw.ok(["delete", "--force", &id]);
     leftovers::assert_none(&runw, &id, Some(bundle.path()));

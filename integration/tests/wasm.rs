@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use runw_integration::bundle::{add_busybox, component, guest};
 use runw_integration::console::{read_terminal, ConsoleSocket};
-use runw_integration::{conformance, leftovers, unique_id, Bundle, Executor, Feature, Outcome, Runw};
+use runw_integration::{
+    conformance, leftovers, unique_id, Bundle, Executor, Feature, Outcome, Runw,
+};
 use serde_json::json;
 
 conformance!(
@@ -50,9 +52,18 @@ fn hello_under_every_annotation_value(exec: &Executor) {
         ("module.wasm.image/variant", "compat-smart"),
     ];
     for annotation in values {
-        let bundle = Bundle::wasm(&guest("hello"), "/hello.wasm", &["/hello.wasm"], &[annotation]);
+        let bundle = Bundle::wasm(
+            &guest("hello"),
+            "/hello.wasm",
+            &["/hello.wasm"],
+            &[annotation],
+        );
         let out = run(&runw, &bundle);
-        assert_eq!((out.code, out.stdout.as_str()), (0, "hello from wasm\n"), "{annotation:?}: {out:?}");
+        assert_eq!(
+            (out.code, out.stdout.as_str()),
+            (0, "hello from wasm\n"),
+            "{annotation:?}: {out:?}"
+        );
     }
 }
 
@@ -62,16 +73,27 @@ fn entrypoint_found_through_path_and_judged_by_content(exec: &Executor) {
     let mut bundle = Bundle::wasm(&guest("hello"), "/app/bin/greeter", &["greeter"], &[COMPAT]);
     bundle.edit(|c| c["process"]["env"] = json!(["PATH=/app/bin"]));
     let out = run(&runw, &bundle);
-    assert_eq!((out.code, out.stdout.as_str()), (0, "hello from wasm\n"), "{out:?}");
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (0, "hello from wasm\n"),
+        "{out:?}"
+    );
 }
 
 fn smart_values_run_elf_entrypoints_as_linux(exec: &Executor) {
     let runw = Runw::with_executor(exec);
-    for value in [("run.oci.handler", "wasm-smart"), ("module.wasm.image/variant", "compat-smart")] {
+    for value in [
+        ("run.oci.handler", "wasm-smart"),
+        ("module.wasm.image/variant", "compat-smart"),
+    ] {
         let mut bundle = Bundle::new(&["sh", "-c", "echo native sidecar; exit 5"]);
         bundle.edit(|c| c["annotations"] = json!({ value.0: value.1 }));
         let out = run(&runw, &bundle);
-        assert_eq!((out.code, out.stdout.as_str()), (5, "native sidecar\n"), "{out:?}");
+        assert_eq!(
+            (out.code, out.stdout.as_str()),
+            (5, "native sidecar\n"),
+            "{out:?}"
+        );
     }
 }
 
@@ -121,12 +143,20 @@ fn args_env_and_cwd_are_exactly_the_specs(exec: &Executor) {
         "arg=/app/print_env.wasm\narg=--\narg=two words\narg=-x\narg=ünï\n\
          env=ONLY=this\nenv=EQ=a=b\nenv=EMPTY=\n{relative}"
     );
-    assert_eq!((out.code, out.stdout.as_str()), (0, expected.as_str()), "{out:?}");
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (0, expected.as_str()),
+        "{out:?}"
+    );
 }
 
 /// A host directory mounted into the container.
 fn with_mount(bundle: &mut Bundle, host: &Path, dest: &str, read_only: bool) {
-    let options = if read_only { json!(["rbind", "ro"]) } else { json!(["rbind", "rw"]) };
+    let options = if read_only {
+        json!(["rbind", "ro"])
+    } else {
+        json!(["rbind", "rw"])
+    };
     let mount = json!({"destination": dest, "type": "bind", "source": host, "options": options});
     bundle.edit(|c| c["mounts"].as_array_mut().unwrap().push(mount));
     std::fs::create_dir_all(bundle.rootfs().join(dest.trim_start_matches('/'))).unwrap();
@@ -139,25 +169,59 @@ fn mounts_are_preopened_read_write_or_read_only(exec: &Executor) {
     std::fs::write(config.path().join("setting"), "from-host\n").unwrap();
     let files = guest("files");
 
-    let mut bundle = Bundle::wasm(&files, "/files.wasm", &["/files.wasm", "write", "/data/out", "guest-wrote"], &[WASM]);
+    let mut bundle = Bundle::wasm(
+        &files,
+        "/files.wasm",
+        &["/files.wasm", "write", "/data/out", "guest-wrote"],
+        &[WASM],
+    );
     with_mount(&mut bundle, data.path(), "/data", false);
     let out = run(&runw, &bundle);
-    assert_eq!((out.code, out.stdout.as_str()), (0, "wrote guest-wrote\n"), "{out:?}");
-    assert_eq!(std::fs::read_to_string(data.path().join("out")).unwrap(), "guest-wrote");
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (0, "wrote guest-wrote\n"),
+        "{out:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(data.path().join("out")).unwrap(),
+        "guest-wrote"
+    );
 
-    let mut bundle = Bundle::wasm(&files, "/files.wasm", &["/files.wasm", "read", "/config/setting"], &[WASM]);
+    let mut bundle = Bundle::wasm(
+        &files,
+        "/files.wasm",
+        &["/files.wasm", "read", "/config/setting"],
+        &[WASM],
+    );
     with_mount(&mut bundle, config.path(), "/config", true);
     let out = run(&runw, &bundle);
-    assert_eq!((out.code, out.stdout.as_str()), (0, "from-host\n"), "{out:?}");
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (0, "from-host\n"),
+        "{out:?}"
+    );
 
-    let mut bundle = Bundle::wasm(&files, "/files.wasm", &["/files.wasm", "write", "/config/new", "x"], &[WASM]);
+    let mut bundle = Bundle::wasm(
+        &files,
+        "/files.wasm",
+        &["/files.wasm", "write", "/config/new", "x"],
+        &[WASM],
+    );
     with_mount(&mut bundle, config.path(), "/config", true);
     let out = run(&runw, &bundle);
-    assert_eq!(out.code, 1, "a write into a read-only mount must fail: {out:?}");
+    assert_eq!(
+        out.code, 1,
+        "a write into a read-only mount must fail: {out:?}"
+    );
     assert!(!config.path().join("new").exists());
 
     // The rootfs is read-only too when root.readonly is set (runw spec's default).
-    let bundle = Bundle::wasm(&files, "/files.wasm", &["/files.wasm", "write", "/new", "x"], &[WASM]);
+    let bundle = Bundle::wasm(
+        &files,
+        "/files.wasm",
+        &["/files.wasm", "write", "/new", "x"],
+        &[WASM],
+    );
     let out = run(&runw, &bundle);
     assert_eq!(out.code, 1, "{out:?}");
 }
@@ -187,10 +251,17 @@ fn exit_codes_traps_and_load_failures(exec: &Executor) {
     }
     let bundle = Bundle::wasm(&guest("trap"), "/trap.wasm", &["/trap.wasm"], &[WASM]);
     let out = run(&runw, &bundle);
-    assert_eq!((out.code, out.stdout.as_str()), (134, "about to trap\n"), "{out:?}");
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (134, "about to trap\n"),
+        "{out:?}"
+    );
     let lines: Vec<_> = out.stderr.lines().collect();
     assert_eq!(lines.len(), 1, "{out:?}");
-    assert!(lines[0].contains("trap") && lines[0].contains("unreachable"), "{out:?}");
+    assert!(
+        lines[0].contains("trap") && lines[0].contains("unreachable"),
+        "{out:?}"
+    );
 
     // The magic number of a module, then garbage: wasm by content, but it cannot load.
     let broken = tempfile::NamedTempFile::new().unwrap();
@@ -212,7 +283,12 @@ fn stdin_is_the_containers(exec: &Executor) {
         .spawn()
         .unwrap();
     use std::io::Write;
-    child.stdin.take().unwrap().write_all(b"line one\nline two\n").unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"line one\nline two\n")
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "line one\nline two\n");
     assert_eq!(out.status.code(), Some(0));
@@ -224,8 +300,14 @@ fn terminal_through_the_console_socket(exec: &Executor) {
     bundle.with_terminal();
     let id = unique_id("wasmtty");
     let mut console = ConsoleSocket::listen();
-    runw.ok(["create", "--bundle", bundle.path().to_str().unwrap(),
-             "--console-socket", console.path.to_str().unwrap(), &id]);
+    runw.ok([
+        "create",
+        "--bundle",
+        bundle.path().to_str().unwrap(),
+        "--console-socket",
+        console.path.to_str().unwrap(),
+        &id,
+    ]);
     let master = console.master();
     runw.ok(["start", &id]);
     let text = read_terminal(master, "hello from wasm", 10);
@@ -247,7 +329,9 @@ fn term_stops_a_busy_guest_promptly(exec: &Executor) {
         // The guest prints "spinning" once it runs, so the executor is in charge by then.
         let mut line = String::new();
         use std::io::BufRead;
-        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
         assert_eq!(line, "spinning\n");
         let sent = Instant::now();
         runw.ok(["kill", &id, signal]);
@@ -265,12 +349,21 @@ fn wat_modules_run(exec: &Executor) {
     std::fs::write(wat.path(), WAT_HELLO).unwrap();
     let bundle = Bundle::wasm(wat.path(), "/hello.wat", &["/hello.wat"], &[WASM]);
     let out = run(&runw, &bundle);
-    assert_eq!((out.code, out.stdout.as_str()), (7, "hello from wat\n"), "{out:?}");
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (7, "hello from wat\n"),
+        "{out:?}"
+    );
 }
 
 fn components_run(exec: &Executor) {
     let runw = Runw::with_executor(exec);
-    let bundle = Bundle::wasm(&component("hello"), "/hello.wasm", &["/hello.wasm"], &[COMPAT]);
+    let bundle = Bundle::wasm(
+        &component("hello"),
+        "/hello.wasm",
+        &["/hello.wasm"],
+        &[COMPAT],
+    );
     let out = run(&runw, &bundle);
     if let Some(reason) = exec.lacks(Feature::Components) {
         // Expected to fail: the executor says so, as a load failure.
@@ -278,10 +371,19 @@ fn components_run(exec: &Executor) {
         assert!(out.stderr.contains("components"), "{out:?}");
         return;
     }
-    assert_eq!((out.code, out.stdout.as_str()), (0, "hello from wasm\n"), "{out:?}");
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (0, "hello from wasm\n"),
+        "{out:?}"
+    );
     // Rust's std ends a wasip2 program with wasi:cli/exit's `exit(err)`, which carries no
     // code: exit(42) reaches the process status as 1.
-    let bundle = Bundle::wasm(&component("exit_with"), "/e.wasm", &["/e.wasm", "42"], &[COMPAT]);
+    let bundle = Bundle::wasm(
+        &component("exit_with"),
+        "/e.wasm",
+        &["/e.wasm", "42"],
+        &[COMPAT],
+    );
     assert_eq!(run(&runw, &bundle).code, 1);
 }
 
@@ -314,8 +416,15 @@ fn the_executor_cannot_be_modified_from_the_container(exec: &Executor) {
     let attack = "echo pwned >> /proc/1/exe; exec 3< /proc/1/exe; echo pwned >> /proc/self/fd/3";
     let out = runw.run(["exec", &id, "sh", "-c", attack]);
     assert_ne!(out.code, 0, "{out:?}");
-    assert!(out.stderr.contains("Read-only file system") || out.stderr.contains("Text file busy"), "{out:?}");
-    assert_eq!(std::fs::read(&executor).unwrap(), before, "the host's executor was modified");
+    assert!(
+        out.stderr.contains("Read-only file system") || out.stderr.contains("Text file busy"),
+        "{out:?}"
+    );
+    assert_eq!(
+        std::fs::read(&executor).unwrap(),
+        before,
+        "the host's executor was modified"
+    );
     runw.ok(["delete", "--force", &id]);
     leftovers::assert_none(&runw, &id, Some(bundle.path()));
 }
@@ -329,17 +438,26 @@ fn a_missing_executor_fails_at_create(exec: &Executor) {
         .env("RUNW_EXECUTOR", "/nonexistent/wasmtime-exec")
         .output()
         .unwrap();
-    Outcome::from(out).assert_one_line_error("cannot open wasm executor /nonexistent/wasmtime-exec");
+    Outcome::from(out)
+        .assert_one_line_error("cannot open wasm executor /nonexistent/wasmtime-exec");
     leftovers::assert_none(&runw, &id, Some(bundle.path()));
 }
 
 fn module_hash_function_calls_that_export(exec: &Executor) {
     let runw = Runw::with_executor(exec);
     let wat = tempfile::Builder::new().suffix(".wat").tempfile().unwrap();
-    std::fs::write(wat.path(), WAT_HELLO.replace("(export \"_start\")", "(export \"greet\")")).unwrap();
+    std::fs::write(
+        wat.path(),
+        WAT_HELLO.replace("(export \"_start\")", "(export \"greet\")"),
+    )
+    .unwrap();
     let bundle = Bundle::wasm(wat.path(), "/lib.wat", &["/lib.wat#greet"], &[WASM]);
     let out = run(&runw, &bundle);
-    assert_eq!((out.code, out.stdout.as_str()), (7, "hello from wat\n"), "{out:?}");
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (7, "hello from wat\n"),
+        "{out:?}"
+    );
     // A module without that export cannot run: a load failure, named.
     let bundle = Bundle::wasm(wat.path(), "/lib.wat", &["/lib.wat#nope"], &[WASM]);
     let out = run(&runw, &bundle);

@@ -10,20 +10,27 @@ use libcontainer::oci_spec::runtime::{Process, Spec};
 /// Loads `bundle/config.json` and checks what `create` needs of it.
 pub fn check(bundle: &Path) -> Result<Spec> {
     if !bundle.is_dir() {
-        bail!("bundle {} does not exist or is not a directory", bundle.display());
+        bail!(
+            "bundle {} does not exist or is not a directory",
+            bundle.display()
+        );
     }
     let config = bundle.join("config.json");
-    let text = std::fs::read(&config)
-        .with_context(|| format!("cannot read {}", config.display()))?;
-    let spec: Spec = serde_json::from_slice(&text)
-        .with_context(|| format!("malformed {}", config.display()))?;
+    let text =
+        std::fs::read(&config).with_context(|| format!("cannot read {}", config.display()))?;
+    let spec: Spec =
+        serde_json::from_slice(&text).with_context(|| format!("malformed {}", config.display()))?;
     let root = spec
         .root()
         .as_ref()
         .with_context(|| format!("{}: root is missing", config.display()))?;
     let rootfs = bundle.join(root.path());
     if !rootfs.is_dir() {
-        bail!("{}: rootfs {} does not exist", config.display(), rootfs.display());
+        bail!(
+            "{}: rootfs {} does not exist",
+            config.display(),
+            rootfs.display()
+        );
     }
     let args = spec.process().as_ref().and_then(|p| p.args().as_ref());
     if args.is_none_or(|args| args.is_empty()) {
@@ -45,7 +52,10 @@ pub fn check(bundle: &Path) -> Result<Spec> {
 /// otherwise fail in the container's init (a panic for `env`, a silent exit for a wasm
 /// container's args). The fault names the field and index (`process.env[2] holds a NUL byte`).
 pub fn nul_free(process: &Process) -> Result<(), String> {
-    let fields = [("process.args", process.args()), ("process.env", process.env())];
+    let fields = [
+        ("process.args", process.args()),
+        ("process.env", process.env()),
+    ];
     for (field, values) in fields {
         let values = values.as_deref().unwrap_or_default();
         if let Some(index) = values.iter().position(|v| v.contains('\0')) {
@@ -64,7 +74,10 @@ pub fn nul_free(process: &Process) -> Result<(), String> {
 /// (the container's init inherits runw's) and puts its own back: raising is always allowed.
 fn check_oom_score_adj(config: &Path, wanted: i32) -> Result<()> {
     const OWN: &str = "/proc/self/oom_score_adj";
-    let Some(current) = std::fs::read_to_string(OWN).ok().and_then(|s| s.trim().parse::<i32>().ok()) else {
+    let Some(current) = std::fs::read_to_string(OWN)
+        .ok()
+        .and_then(|s| s.trim().parse::<i32>().ok())
+    else {
         return Ok(());
     };
     if wanted >= current {
@@ -111,7 +124,10 @@ mod tests {
     fn malformed_json_names_the_file() {
         let dir = bundle_with("{ not json", true);
         let msg = message(dir.path());
-        assert!(msg.contains("malformed") && msg.contains("config.json"), "{msg}");
+        assert!(
+            msg.contains("malformed") && msg.contains("config.json"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -133,9 +149,15 @@ mod tests {
     #[test]
     fn nul_bytes_are_refused_naming_field_and_index() {
         let cases = [
-            (r#""args":["/bin/true","a\u0000b"],"cwd":"/""#, "process.args[1]"),
+            (
+                r#""args":["/bin/true","a\u0000b"],"cwd":"/""#,
+                "process.args[1]",
+            ),
             (r#""args":["/m.wasm#f\u0000"],"cwd":"/""#, "process.args[0]"),
-            (r#""args":["/bin/true"],"env":["A=1","B=\u0000"],"cwd":"/""#, "process.env[1]"),
+            (
+                r#""args":["/bin/true"],"env":["A=1","B=\u0000"],"cwd":"/""#,
+                "process.env[1]",
+            ),
             (r#""args":["/bin/true"],"cwd":"/tm\u0000p""#, "process.cwd"),
         ];
         for (process, field) in cases {

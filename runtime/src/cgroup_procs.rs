@@ -15,15 +15,22 @@ pub enum CgroupError {
     #[error("cannot read the cgroups of process {pid}: {source}")]
     Proc { pid: i32, source: procfs::ProcError },
     #[error("cannot open {}: {source}", path.display())]
-    Open { path: PathBuf, source: std::io::Error },
+    Open {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// Opens, for writing, `cgroup.procs` of each cgroup `pid` is in whose hierarchy is mounted
 /// here; writing `0` to each moves the writer into them.
 pub fn of(pid: i32) -> Result<Vec<OwnedFd>, CgroupError> {
     let proc_err = |source| CgroupError::Proc { pid, source };
-    let cgroups = Process::new(pid).and_then(|p| p.cgroups()).map_err(proc_err)?;
-    let mounts = Process::myself().and_then(|p| p.mountinfo()).map_err(proc_err)?;
+    let cgroups = Process::new(pid)
+        .and_then(|p| p.cgroups())
+        .map_err(proc_err)?;
+    let mounts = Process::myself()
+        .and_then(|p| p.mountinfo())
+        .map_err(proc_err)?;
     let mut files = Vec::new();
     for cgroup in cgroups.0 {
         let Some(dir) = directory(&mounts.0, &cgroup.controllers, &cgroup.pathname) else {
@@ -35,7 +42,10 @@ pub fn of(pid: i32) -> Result<Vec<OwnedFd>, CgroupError> {
             .write(true)
             .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
             .open(&path)
-            .map_err(|source| CgroupError::Open { path: path.clone(), source })?;
+            .map_err(|source| CgroupError::Open {
+                path: path.clone(),
+                source,
+            })?;
         files.push(OwnedFd::from(file));
     }
     Ok(files)
@@ -54,7 +64,10 @@ pub fn directory(mounts: &[MountInfo], controllers: &[String], pathname: &str) -
 
 fn has_controller(mount: &MountInfo, controller: &str) -> bool {
     match controller.split_once('=') {
-        Some((key, value)) => mount.super_options.get(key).is_some_and(|v| v.as_deref() == Some(value)),
+        Some((key, value)) => mount
+            .super_options
+            .get(key)
+            .is_some_and(|v| v.as_deref() == Some(value)),
         None => mount.super_options.contains_key(controller),
     }
 }

@@ -38,7 +38,9 @@ pub enum Command {
 /// runw's command line as clap sees it, with runc's `kill` default.
 pub fn command() -> clap::Command {
     Opts::command().mut_subcommand("kill", |kill| {
-        kill.mut_arg("signal", |signal| signal.required(false).default_value("SIGTERM"))
+        kill.mut_arg("signal", |signal| {
+            signal.required(false).default_value("SIGTERM")
+        })
     })
 }
 
@@ -69,14 +71,21 @@ mod tests {
     #[test]
     fn the_last_root_wins() {
         let opts = parse_from(["runw", "--root", "/a", "--root", "/b", "list"]).expect("parses");
-        assert_eq!(opts.global.root.as_deref(), Some(std::path::Path::new("/b")));
+        assert_eq!(
+            opts.global.root.as_deref(),
+            Some(std::path::Path::new("/b"))
+        );
     }
 
     #[test]
     fn kill_defaults_to_term() {
         let opts = parse_from(["runw", "kill", "id1"]).expect("parses");
-        let Command::Standard(cmd) = opts.command else { panic!("not kill") };
-        let StandardCmd::Kill(kill) = *cmd else { panic!("not kill") };
+        let Command::Standard(cmd) = opts.command else {
+            panic!("not kill")
+        };
+        let StandardCmd::Kill(kill) = *cmd else {
+            panic!("not kill")
+        };
         assert_eq!(kill.signal, "SIGTERM");
     }
 
@@ -84,17 +93,41 @@ mod tests {
     fn parses_runc_style_invocations() {
         // What containerd's runc shim passes for create.
         let opts = parse_from([
-            "runw", "--root", "/run/x", "--log", "/tmp/log.json", "--log-format", "json",
-            "--systemd-cgroup", "create", "--bundle", "/b", "--pid-file", "/p",
-            "--console-socket", "/s", "--preserve-fds", "2", "id1",
+            "runw",
+            "--root",
+            "/run/x",
+            "--log",
+            "/tmp/log.json",
+            "--log-format",
+            "json",
+            "--systemd-cgroup",
+            "create",
+            "--bundle",
+            "/b",
+            "--pid-file",
+            "/p",
+            "--console-socket",
+            "/s",
+            "--preserve-fds",
+            "2",
+            "id1",
         ])
         .expect("containerd's create must parse");
         assert!(opts.global.systemd_cgroup);
         assert_eq!(opts.global.log_format.as_deref(), Some("json"));
         // What conmon passes for an exec with a terminal.
         parse_from([
-            "runw", "exec", "--process", "/p.json", "--tty", "--console-socket", "/s",
-            "--detach", "--pid-file", "/pid", "id1",
+            "runw",
+            "exec",
+            "--process",
+            "/p.json",
+            "--tty",
+            "--console-socket",
+            "/s",
+            "--detach",
+            "--pid-file",
+            "/pid",
+            "id1",
         ])
         .expect("conmon's exec must parse");
         parse_from(["runw", "kill", "--all", "id1", "9"]).expect("kill --all");

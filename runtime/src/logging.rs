@@ -56,7 +56,11 @@ pub fn init(log_file: Option<&Path>, format: Format, debug: bool) -> Result<Logg
         (false, true) => LevelFilter::WARN,
         (false, false) => LevelFilter::OFF,
     };
-    let layer = RuncLayer { format, sink: Mutex::new(sink) }.with_filter(level);
+    let layer = RuncLayer {
+        format,
+        sink: Mutex::new(sink),
+    }
+    .with_filter(level);
     crate::init_cause::open();
     tracing_subscriber::registry()
         .with(layer)

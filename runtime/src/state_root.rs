@@ -77,7 +77,14 @@ pub fn claim(root: &Path, id: &str) -> Result<IdClaim> {
         lock.l_type = libc::F_WRLCK as libc::c_short;
         lock.l_whence = libc::SEEK_SET as libc::c_short;
         // SAFETY: F_SETLKW on a descriptor `file` keeps open, with a valid flock struct.
-        while unsafe { libc::fcntl(std::os::fd::AsRawFd::as_raw_fd(&file), libc::F_SETLKW, &lock) } != 0 {
+        while unsafe {
+            libc::fcntl(
+                std::os::fd::AsRawFd::as_raw_fd(&file),
+                libc::F_SETLKW,
+                &lock,
+            )
+        } != 0
+        {
             let err = std::io::Error::last_os_error();
             if err.kind() != std::io::ErrorKind::Interrupted {
                 return Err(err).with_context(|| format!("cannot lock container id {id:?}"));
@@ -85,7 +92,9 @@ pub fn claim(root: &Path, id: &str) -> Result<IdClaim> {
         }
         // The holder before removed the file as it let go: lock the one at the path now.
         let held = file.metadata()?;
-        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.ino() == held.ino() && m.dev() == held.dev()) {
+        if std::fs::symlink_metadata(&path)
+            .is_ok_and(|m| m.ino() == held.ino() && m.dev() == held.dev())
+        {
             break file;
         }
     };
@@ -105,7 +114,10 @@ pub fn load(root: &Path, id: &str) -> Result<Container> {
     let dir = container_dir(root, id)?;
     if !libcontainer::container::state::State::file_path(&dir).exists() {
         // runc's words, which callers look for, then which id and where.
-        bail!("container does not exist: {id:?} (state root {})", root.display());
+        bail!(
+            "container does not exist: {id:?} (state root {})",
+            root.display()
+        );
     }
     // libcontainer 0.7 rewrites state.json in place: a reader racing a writer (containerd
     // polling `state` while `start` saves) can see it empty. Such a read is retried.
@@ -118,7 +130,8 @@ pub fn load(root: &Path, id: &str) -> Result<Container> {
                 std::thread::sleep(std::time::Duration::from_millis(2));
             }
             Err(err) => {
-                return Err(err).with_context(|| format!("failed to load the state of container {id:?}"))
+                return Err(err)
+                    .with_context(|| format!("failed to load the state of container {id:?}"))
             }
         }
     }

@@ -18,7 +18,8 @@ pub fn repair_dev_null() -> nix::Result<()> {
             let null = open("/dev/null", OFlag::O_RDWR | OFlag::O_CLOEXEC, Mode::empty())?;
             // SAFETY: `null` is a descriptor we just opened and own; dup2 onto a stdio number
             // that is open replaces it, and `null` is closed when `owned` drops.
-            let owned = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(null) };
+            let owned =
+                unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(null) };
             nix::unistd::dup2(owned.as_raw_fd(), fd)?;
         }
     }

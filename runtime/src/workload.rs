@@ -15,9 +15,9 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use libcontainer::oci_spec::runtime::Spec;
-use nix::errno::Errno;
 use libcontainer::workload::default;
 use libcontainer::workload::{Executor, ExecutorError, ExecutorValidationError};
+use nix::errno::Errno;
 use runw_shared::Task;
 
 use crate::compile_cache::{Artifact, CompileCache, Lookup};
@@ -59,10 +59,16 @@ impl RunwExecutor {
     /// The executor for a container with this spec and bundle, and what runw still has to
     /// hand it once the container exists. Fails, before anything is created, for a wasm
     /// container when no wasm executor is installed or its rootfs cannot be preopened.
-    pub fn for_spec(spec: &Spec, bundle: &Path) -> Result<(Self, Option<PendingArtifact>), WorkloadError> {
+    pub fn for_spec(
+        spec: &Spec,
+        bundle: &Path,
+    ) -> Result<(Self, Option<PendingArtifact>), WorkloadError> {
         let mut executor = Self::without_cache(spec)?;
         executor.open_guest_view(spec, bundle)?;
-        let pending = executor.executor.as_ref().and_then(|binary| PendingArtifact::look_up(spec, bundle, binary));
+        let pending = executor
+            .executor
+            .as_ref()
+            .and_then(|binary| PendingArtifact::look_up(spec, bundle, binary));
         if let Some((_, receiver)) = &pending {
             executor.artifacts = Some(receiver.clone());
         }
@@ -108,7 +114,11 @@ impl RunwExecutor {
     /// view as the container's (`bundle` is the container's); it is compiled in the
     /// container: the compile cache serves container starts. `seccomp` is installed just
     /// before the process is exec'd.
-    pub fn for_exec(spec: &Spec, bundle: &Path, seccomp: Option<ExecSeccomp>) -> Result<Self, WorkloadError> {
+    pub fn for_exec(
+        spec: &Spec,
+        bundle: &Path,
+        seccomp: Option<ExecSeccomp>,
+    ) -> Result<Self, WorkloadError> {
         let mut executor = Self::without_cache(spec)?;
         if executor.handler == Handler::Wasm {
             executor.handler = Handler::Smart;
@@ -155,7 +165,9 @@ impl RunwExecutor {
 
 impl Executor for RunwExecutor {
     fn validate(&self, spec: &Spec) -> Result<(), ExecutorValidationError> {
-        let decision = self.decide(spec).map_err(ExecutorValidationError::ArgValidationError)?;
+        let decision = self
+            .decide(spec)
+            .map_err(ExecutorValidationError::ArgValidationError)?;
         let is_linux = decision.is_none();
         let _ = self.decision.set(decision);
         if is_linux {
@@ -174,20 +186,29 @@ impl Executor for RunwExecutor {
             Some(decision) => decision.clone(),
             None => self.decide(spec).map_err(ExecutorError::Other)?,
         };
-        let installed = self.exec_seccomp.as_ref().map_or(Ok(()), |seccomp| seccomp.install());
+        let installed = self
+            .exec_seccomp
+            .as_ref()
+            .map_or(Ok(()), |seccomp| seccomp.install());
         let failure = match (installed, decision, &self.executor) {
             (Err(err), _, _) => err.to_string(),
             (Ok(()), Some(task), Some(executor)) => match self.view() {
                 Err(err) => err,
                 Ok(view) => {
-                    let cwd = spec.process().as_ref().map_or(Path::new("/"), |p| p.cwd().as_path());
+                    let cwd = spec
+                        .process()
+                        .as_ref()
+                        .map_or(Path::new("/"), |p| p.cwd().as_path());
                     let artifact = self.artifacts.as_ref().and_then(|r| r.try_receive());
-                    let artifact = artifact.map(|(fd, module_digest)| Artifact { fd, module_digest });
+                    let artifact =
+                        artifact.map(|(fd, module_digest)| Artifact { fd, module_digest });
                     let err = launch::exec(executor, &task, view, cwd, artifact.as_ref());
-                    let reason = err.raw_os_error().map_or(err.to_string(), |n| Errno::from_raw(n).desc().to_owned());
+                    let reason = err
+                        .raw_os_error()
+                        .map_or(err.to_string(), |n| Errno::from_raw(n).desc().to_owned());
                     format!("exec {}: {reason}", executor.name)
                 }
-            }
+            },
             (Ok(()), _, _) => launch::exec_linux(spec),
         };
         // This process was to become the container's: its stderr is where the user looks
@@ -204,7 +225,8 @@ impl Executor for RunwExecutor {
 fn missing_program(spec: &Spec) -> Option<String> {
     let name = spec.process().as_ref()?.args().as_ref()?.first()?;
     if name.contains('/') {
-        return (!Path::new(name).exists()).then(|| format!("exec {name}: no such file or directory"));
+        return (!Path::new(name).exists())
+            .then(|| format!("exec {name}: no such file or directory"));
     }
     let missing = entrypoint::find_program(spec, name).is_none();
     missing.then(|| format!("exec {name:?}: executable file not found in $PATH"))
@@ -248,7 +270,14 @@ impl PendingArtifact {
                 return None;
             }
         };
-        Some((PendingArtifact { lookup, executor: executor.clone(), sender }, Arc::new(receiver)))
+        Some((
+            PendingArtifact {
+                lookup,
+                executor: executor.clone(),
+                sender,
+            },
+            Arc::new(receiver),
+        ))
     }
 
     /// Hands the artifact to the container whose init is `container_pid`: at once for a hit,

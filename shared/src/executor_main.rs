@@ -63,13 +63,19 @@ pub fn run(name: &str, engine: &impl Engine) -> ExitCode {
             return ExitCode::from(exit_code::BAD_TASK);
         }
     };
-    let precompiled = task.precompiled.as_ref().and_then(|p| match read_precompiled(p, &task.module) {
-        Ok(bytes) => Some(bytes),
-        Err(err) => {
-            eprintln!("{name}: not using the precompiled module: {err}; compiling {}", task.module.display());
-            None
-        }
-    });
+    let precompiled =
+        task.precompiled
+            .as_ref()
+            .and_then(|p| match read_precompiled(p, &task.module) {
+                Ok(bytes) => Some(bytes),
+                Err(err) => {
+                    eprintln!(
+                        "{name}: not using the precompiled module: {err}; compiling {}",
+                        task.module.display()
+                    );
+                    None
+                }
+            });
     ExitCode::from(engine.run(&task, precompiled))
 }
 
@@ -112,7 +118,14 @@ fn module_from_stdin() -> std::io::Result<StdinModule> {
         // SAFETY: a private read-only mapping of stdin's whole length; the memfd runw hands
         // over is sealed against writes and resizing, so the bytes cannot change under it.
         let addr = unsafe {
-            libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ, libc::MAP_PRIVATE, stdin.as_raw_fd(), 0)
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE,
+                stdin.as_raw_fd(),
+                0,
+            )
         };
         if addr != libc::MAP_FAILED {
             return Ok(StdinModule::Mapped { addr, len });
@@ -132,7 +145,9 @@ impl StdinModule {
     fn bytes(&self) -> &[u8] {
         match self {
             // SAFETY: `addr` maps `len` readable bytes until this value drops.
-            StdinModule::Mapped { addr, len } => unsafe { std::slice::from_raw_parts(addr.cast::<u8>(), *len) },
+            StdinModule::Mapped { addr, len } => unsafe {
+                std::slice::from_raw_parts(addr.cast::<u8>(), *len)
+            },
             StdinModule::Read(bytes) => bytes,
         }
     }

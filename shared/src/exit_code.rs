@@ -24,7 +24,11 @@ pub fn guest_exit(code: i32) -> u8 {
 
 /// Reports a module that cannot be loaded, as one line on stderr; returns [`LOAD_FAILED`].
 pub fn load_failed(executor: &str, module: &std::path::Path, err: &dyn std::fmt::Display) -> u8 {
-    eprintln!("{executor}: cannot load {}: {}", module.display(), one_line(err));
+    eprintln!(
+        "{executor}: cannot load {}: {}",
+        module.display(),
+        one_line(err)
+    );
     LOAD_FAILED
 }
 
@@ -36,7 +40,12 @@ pub fn trapped(executor: &str, module: &std::path::Path, trap: &dyn std::fmt::Di
 
 /// An error and its causes on one line.
 fn one_line(err: &dyn std::fmt::Display) -> String {
-    format!("{err:#}").lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(": ")
+    format!("{err:#}")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 #[cfg(test)]

@@ -22,7 +22,11 @@ const MAGIC: &[u8; 4] = b"\0asm";
 pub fn classify(head: &[u8], name: &Path) -> Option<ModuleKind> {
     if head.len() >= 8 && &head[..4] == MAGIC {
         // Bytes 4..8: a version (u16) and a layer (u16); layer 1 is a component.
-        return Some(if head[6] == 1 && head[7] == 0 { ModuleKind::Component } else { ModuleKind::Core });
+        return Some(if head[6] == 1 && head[7] == 0 {
+            ModuleKind::Component
+        } else {
+            ModuleKind::Core
+        });
     }
     let is_wat_name = name.extension().is_some_and(|ext| ext == "wat");
     if is_wat_name && looks_like_text(head) {
@@ -49,7 +53,9 @@ fn starts_like_wat(mut text: &str) -> bool {
         } else if let Some(rest) = text.strip_prefix("(;") {
             text = rest.split_once(";)").map_or("", |(_, after)| after);
         } else {
-            return text.starts_with("(module") || text.starts_with("(component") || text.is_empty();
+            return text.starts_with("(module")
+                || text.starts_with("(component")
+                || text.is_empty();
         }
     }
 }
@@ -66,7 +72,10 @@ pub fn of_bytes(bytes: &[u8]) -> Option<ModuleKind> {
 pub fn of_file(path: &Path) -> std::io::Result<Option<ModuleKind>> {
     use std::os::unix::fs::OpenOptionsExt;
     let mut head = [0u8; 512];
-    let mut file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY).open(path)?;
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)?;
     if !file.metadata()?.is_file() {
         return Ok(None);
     }
@@ -89,21 +98,30 @@ mod tests {
         let core = b"\0asm\x01\0\0\0rest";
         let component = b"\0asm\x0d\0\x01\0rest";
         assert_eq!(classify(core, Path::new("/app")), Some(ModuleKind::Core));
-        assert_eq!(classify(component, Path::new("x.bin")), Some(ModuleKind::Component));
+        assert_eq!(
+            classify(component, Path::new("x.bin")),
+            Some(ModuleKind::Component)
+        );
     }
 
     #[test]
     fn text_needs_the_suffix_and_a_module_form() {
         let wat = b";; hello\n(module (func))";
         assert_eq!(classify(wat, Path::new("/a.wat")), Some(ModuleKind::Text));
-        assert_eq!(classify(b"(component)", Path::new("c.wat")), Some(ModuleKind::Text));
+        assert_eq!(
+            classify(b"(component)", Path::new("c.wat")),
+            Some(ModuleKind::Text)
+        );
         assert_eq!(classify(wat, Path::new("/a.txt")), None);
         assert_eq!(classify(b"#!/bin/sh\necho", Path::new("/x.wat")), None);
     }
 
     #[test]
     fn elf_and_scripts_and_short_files_are_not_wasm() {
-        assert_eq!(classify(b"\x7fELF\x02\x01\x01\0", Path::new("/bin/sh")), None);
+        assert_eq!(
+            classify(b"\x7fELF\x02\x01\x01\0", Path::new("/bin/sh")),
+            None
+        );
         assert_eq!(classify(b"#!/bin/sh", Path::new("/x.wasm")), None);
         assert_eq!(classify(b"\0asm", Path::new("/x.wasm")), None);
     }

@@ -76,7 +76,14 @@ impl Task {
     pub fn to_args(&self) -> Vec<OsString> {
         let mut out = Vec::with_capacity(self.preopens.len() * 2 + self.args.len() + 4);
         for preopen in &self.preopens {
-            out.push(if preopen.read_only { PREOPEN_RO } else { PREOPEN }.into());
+            out.push(
+                if preopen.read_only {
+                    PREOPEN_RO
+                } else {
+                    PREOPEN
+                }
+                .into(),
+            );
             out.push(preopen.guest.clone().into_os_string());
             out.push(preopen.host.clone().into_os_string());
         }
@@ -106,19 +113,31 @@ impl Task {
         let mut module = None;
         while let Some(arg) = args.next() {
             let mut value = |name: &str| {
-                args.next().ok_or_else(|| TaskError::MissingValue(name.to_owned()))
+                args.next()
+                    .ok_or_else(|| TaskError::MissingValue(name.to_owned()))
             };
             match arg.as_bytes() {
                 b"--" => {
                     let module = module.ok_or(TaskError::NoModule)?;
                     let guest_args = args.collect();
-                    return Ok(Task { module, function, args: guest_args, env, preopens, precompiled });
+                    return Ok(Task {
+                        module,
+                        function,
+                        args: guest_args,
+                        env,
+                        preopens,
+                        precompiled,
+                    });
                 }
                 b"--preopen" | b"--preopen-ro" => {
                     let read_only = arg.as_bytes() == PREOPEN_RO.as_bytes();
                     let guest = PathBuf::from(value(&arg.to_string_lossy())?);
                     let host = PathBuf::from(value(&arg.to_string_lossy())?);
-                    preopens.push(Preopen { guest, host, read_only });
+                    preopens.push(Preopen {
+                        guest,
+                        host,
+                        read_only,
+                    });
                 }
                 b"--invoke" => {
                     let name = value(INVOKE)?;
@@ -126,7 +145,9 @@ impl Task {
                 }
                 b"--precompiled" => {
                     let given = value(PRECOMPILED)?;
-                    precompiled = Some(PrecompiledRef::parse(&given).ok_or(TaskError::BadPrecompiled(given))?);
+                    precompiled = Some(
+                        PrecompiledRef::parse(&given).ok_or(TaskError::BadPrecompiled(given))?,
+                    );
                 }
                 bytes if bytes.starts_with(b"--") => {
                     return Err(TaskError::UnknownOption(arg.to_string_lossy().into_owned()))
@@ -135,7 +156,11 @@ impl Task {
                 _ => return Err(TaskError::UnknownOption(arg.to_string_lossy().into_owned())),
             }
         }
-        Err(if module.is_some() { TaskError::NoArgs } else { TaskError::NoModule })
+        Err(if module.is_some() {
+            TaskError::NoArgs
+        } else {
+            TaskError::NoModule
+        })
     }
 
     /// The task this executor process was started with: its argv and its environment.
@@ -159,7 +184,10 @@ impl Task {
         self.env.iter().map(|entry| {
             let bytes = entry.as_bytes();
             match bytes.iter().position(|&b| b == b'=') {
-                Some(i) => (OsStr::from_bytes(&bytes[..i]), OsStr::from_bytes(&bytes[i + 1..])),
+                Some(i) => (
+                    OsStr::from_bytes(&bytes[..i]),
+                    OsStr::from_bytes(&bytes[i + 1..]),
+                ),
                 None => (entry.as_os_str(), OsStr::new("")),
             }
         })
@@ -171,7 +199,10 @@ impl PrecompiledRef {
         let (fd, digest) = given.to_str()?.split_once(':')?;
         let fd = fd.parse::<i32>().ok().filter(|fd| *fd > 2)?;
         let is_hex = !digest.is_empty() && digest.bytes().all(|b| b.is_ascii_hexdigit());
-        is_hex.then(|| PrecompiledRef { fd, module_digest: digest.to_owned() })
+        is_hex.then(|| PrecompiledRef {
+            fd,
+            module_digest: digest.to_owned(),
+        })
     }
 }
 
@@ -183,13 +214,28 @@ mod tests {
         Task {
             module: "/app/hello.wasm".into(),
             function: Some("run".into()),
-            args: vec!["/app/hello.wasm".into(), "--".into(), OsString::from_vec(vec![0xff, b'x'])],
+            args: vec![
+                "/app/hello.wasm".into(),
+                "--".into(),
+                OsString::from_vec(vec![0xff, b'x']),
+            ],
             env: vec!["A=1".into(), "B=x=y".into(), "EMPTY".into()],
             preopens: vec![
-                Preopen { guest: "/".into(), host: "/proc/self/fd/5".into(), read_only: true },
-                Preopen { guest: "/data".into(), host: "/data".into(), read_only: false },
+                Preopen {
+                    guest: "/".into(),
+                    host: "/proc/self/fd/5".into(),
+                    read_only: true,
+                },
+                Preopen {
+                    guest: "/data".into(),
+                    host: "/data".into(),
+                    read_only: false,
+                },
             ],
-            precompiled: Some(PrecompiledRef { fd: 7, module_digest: "00ff".into() }),
+            precompiled: Some(PrecompiledRef {
+                fd: 7,
+                module_digest: "00ff".into(),
+            }),
         }
     }
 
@@ -215,9 +261,18 @@ mod tests {
         let parse = |args: &[&str]| Task::from_args(args.iter().map(OsString::from), vec![]);
         assert_eq!(parse(&["--", "x"]), Err(TaskError::NoModule));
         assert_eq!(parse(&["m.wasm"]), Err(TaskError::NoArgs));
-        assert_eq!(parse(&["--preopen"]), Err(TaskError::MissingValue("--preopen".into())));
-        assert_eq!(parse(&["--preopen", "/"]), Err(TaskError::MissingValue("--preopen".into())));
-        assert_eq!(parse(&["--bogus", "m", "--"]), Err(TaskError::UnknownOption("--bogus".into())));
+        assert_eq!(
+            parse(&["--preopen"]),
+            Err(TaskError::MissingValue("--preopen".into()))
+        );
+        assert_eq!(
+            parse(&["--preopen", "/"]),
+            Err(TaskError::MissingValue("--preopen".into()))
+        );
+        assert_eq!(
+            parse(&["--bogus", "m", "--"]),
+            Err(TaskError::UnknownOption("--bogus".into()))
+        );
         for bad in ["-1:00", "1:00", "7", "7:", "7:xyz"] {
             let err = Err(TaskError::BadPrecompiled(bad.into()));
             assert_eq!(parse(&["--precompiled", bad, "m", "--"]), err);

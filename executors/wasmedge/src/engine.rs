@@ -34,17 +34,35 @@ impl runw_shared::executor_main::Engine for WasmEdge {
             Err(err) => return exit_code::load_failed(EXECUTOR, &task.module, &err),
         };
         // WasmEdge's WASI takes C strings: other bytes become U+FFFD, NUL ends a string.
-        let args: Vec<String> = task.args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
-        let env: Vec<String> = task.env.iter().map(|e| e.to_string_lossy().into_owned()).collect();
+        let args: Vec<String> = task
+            .args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let env: Vec<String> = task
+            .env
+            .iter()
+            .map(|e| e.to_string_lossy().into_owned())
+            .collect();
         // GUEST:HOST[:readonly]; the guest sees each directory at its container path.
         let preopens: Vec<String> = task.preopens.iter().map(preopen).collect();
-        if let Some(bad) = args.iter().chain(&env).chain(&preopens).find(|s| s.contains('\0')) {
-            return exit_code::load_failed(EXECUTOR, &task.module, &format!("{bad:?} holds a NUL byte"));
+        if let Some(bad) = args
+            .iter()
+            .chain(&env)
+            .chain(&preopens)
+            .find(|s| s.contains('\0'))
+        {
+            return exit_code::load_failed(
+                EXECUTOR,
+                &task.module,
+                &format!("{bad:?} holds a NUL byte"),
+            );
         }
-        let mut wasi = match WasiModule::create(Some(strs(&args)), Some(strs(&env)), Some(strs(&preopens))) {
-            Ok(wasi) => wasi,
-            Err(err) => return exit_code::load_failed(EXECUTOR, &task.module, &err),
-        };
+        let mut wasi =
+            match WasiModule::create(Some(strs(&args)), Some(strs(&env)), Some(strs(&preopens))) {
+                Ok(wasi) => wasi,
+                Err(err) => return exit_code::load_failed(EXECUTOR, &task.module, &err),
+            };
         let function = task.function.as_deref().unwrap_or("_start");
         let result = call(&mut wasi, bytes, function);
         match result {
@@ -52,7 +70,9 @@ impl runw_shared::executor_main::Engine for WasmEdge {
             // WASI module's (0 when the guest just returned).
             Ok(()) => exit_code::guest_exit(wasi.exit_code() as i32),
             // Or as "terminated", depending on where the guest was.
-            Err(Failure::Run(err)) if is_termination(&err) => exit_code::guest_exit(wasi.exit_code() as i32),
+            Err(Failure::Run(err)) if is_termination(&err) => {
+                exit_code::guest_exit(wasi.exit_code() as i32)
+            }
             Err(Failure::Run(err)) => exit_code::trapped(EXECUTOR, &task.module, &err),
             Err(Failure::Load(err)) => exit_code::load_failed(EXECUTOR, &task.module, &err),
         }
@@ -69,7 +89,9 @@ fn load(task: &Task) -> Result<Vec<u8>, String> {
     match runw_shared::module_kind::of_file(&task.module) {
         Ok(Some(ModuleKind::Core)) => std::fs::read(&task.module).map_err(|e| e.to_string()),
         Ok(Some(ModuleKind::Text)) => wat::parse_file(&task.module).map_err(|e| e.to_string()),
-        Ok(Some(ModuleKind::Component)) => Err("wasmedge-exec runs core modules, not components".into()),
+        Ok(Some(ModuleKind::Component)) => {
+            Err("wasmedge-exec runs core modules, not components".into())
+        }
         Ok(None) => Err("not a wasm module or WAT text".into()),
         Err(err) => Err(err.to_string()),
     }
@@ -83,12 +105,16 @@ fn call(wasi: &mut WasiModule, bytes: Vec<u8>, function: &str) -> Result<(), Fai
     let store = Store::new(None, instances).map_err(|e| Failure::Load(e.to_string()))?;
     let mut vm = Vm::new(store);
     let module = Module::from_bytes(None, bytes).map_err(|e| Failure::Load(e.to_string()))?;
-    vm.register_module(None, module).map_err(|e| Failure::Load(e.to_string()))?;
-    vm.run_func(None, function, []).map(drop).map_err(|err| match *err {
-        WasmEdgeError::Core(CoreError::Execution(_)) | WasmEdgeError::Core(CoreError::Common(_)) => Failure::Run(err),
-        // Not run at all: the export is missing or not callable.
-        _ => Failure::Load(format!("export {function:?}: {err}")),
-    })
+    vm.register_module(None, module)
+        .map_err(|e| Failure::Load(e.to_string()))?;
+    vm.run_func(None, function, [])
+        .map(drop)
+        .map_err(|err| match *err {
+            WasmEdgeError::Core(CoreError::Execution(_))
+            | WasmEdgeError::Core(CoreError::Common(_)) => Failure::Run(err),
+            // Not run at all: the export is missing or not callable.
+            _ => Failure::Load(format!("export {function:?}: {err}")),
+        })
 }
 
 /// `GUEST:HOST[:readonly]` for WasmEdge's WASI. WasmEdge 0.17.1 opens HOST with
@@ -107,7 +133,10 @@ fn preopen(preopen: &Preopen) -> String {
 }
 
 fn is_termination(err: &WasmEdgeError) -> bool {
-    matches!(err, WasmEdgeError::Core(CoreError::Common(CoreCommonError::Terminated)))
+    matches!(
+        err,
+        WasmEdgeError::Core(CoreError::Common(CoreCommonError::Terminated))
+    )
 }
 
 fn strs(strings: &[String]) -> Vec<&str> {

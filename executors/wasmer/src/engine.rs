@@ -21,7 +21,9 @@ pub struct Wasmer {
 
 impl Wasmer {
     pub fn new() -> Self {
-        Wasmer { store: Store::default() }
+        Wasmer {
+            store: Store::default(),
+        }
     }
 }
 
@@ -48,7 +50,10 @@ impl runw_shared::executor_main::Engine for Wasmer {
             None => return Err("not a wasm module or WAT text".into()),
         }
         let module = Module::new(&self.store, wasm).map_err(|e| e.to_string())?;
-        module.serialize().map(|bytes| bytes.to_vec()).map_err(|e| e.to_string())
+        module
+            .serialize()
+            .map(|bytes| bytes.to_vec())
+            .map_err(|e| e.to_string())
     }
 
     fn run(&self, task: &Task, precompiled: Option<Vec<u8>>) -> u8 {
@@ -62,10 +67,15 @@ fn run(store: &Store, task: &Task, precompiled: Option<Vec<u8>>) -> u8 {
             return exit_code::load_failed(EXECUTOR, &task.module, &"wasmer cannot run components")
         }
         Ok(Some(_)) => {}
-        Ok(None) => return exit_code::load_failed(EXECUTOR, &task.module, &"not a wasm module or WAT text"),
+        Ok(None) => {
+            return exit_code::load_failed(EXECUTOR, &task.module, &"not a wasm module or WAT text")
+        }
         Err(err) => return exit_code::load_failed(EXECUTOR, &task.module, &err),
     }
-    let tokio = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let tokio = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(tokio) => tokio,
         Err(err) => return exit_code::load_failed(EXECUTOR, &task.module, &err),
     };
@@ -77,7 +87,9 @@ fn run(store: &Store, task: &Task, precompiled: Option<Vec<u8>>) -> u8 {
         Ok(module) => module,
         Err(err) => return exit_code::load_failed(EXECUTOR, &task.module, &err),
     };
-    let mut env = match wasi_env(task, runtime).and_then(|b| b.finalize(&mut store).map_err(|e| e.to_string())) {
+    let mut env = match wasi_env(task, runtime)
+        .and_then(|b| b.finalize(&mut store).map_err(|e| e.to_string()))
+    {
         Ok(env) => env,
         Err(err) => return exit_code::load_failed(EXECUTOR, &task.module, &err),
     };
@@ -96,7 +108,13 @@ fn run(store: &Store, task: &Task, precompiled: Option<Vec<u8>>) -> u8 {
     let name = task.function.as_deref().unwrap_or("_start");
     let func = match instance.exports.get_function(name) {
         Ok(func) => func,
-        Err(err) => return exit_code::load_failed(EXECUTOR, &task.module, &format!("export {name:?}: {err}")),
+        Err(err) => {
+            return exit_code::load_failed(
+                EXECUTOR,
+                &task.module,
+                &format!("export {name:?}: {err}"),
+            )
+        }
     };
     let status = outcome(&task.module, func.call(&mut store, &[]).map(drop));
     env.on_exit(&mut store, None);
@@ -112,7 +130,10 @@ fn load(store: &Store, task: &Task, precompiled: Option<Vec<u8>>) -> Result<Modu
         // deserialization checks little, so that check is what makes this sound.
         match unsafe { Module::deserialize(store, bytes) } {
             Ok(module) => return Ok(module),
-            Err(err) => eprintln!("{EXECUTOR}: precompiled {} rejected ({err}); compiling it", task.module.display()),
+            Err(err) => eprintln!(
+                "{EXECUTOR}: precompiled {} rejected ({err}); compiling it",
+                task.module.display()
+            ),
         }
     }
     // Module::from_file compiles WAT text as well as binaries.
@@ -131,7 +152,10 @@ fn load(store: &Store, task: &Task, precompiled: Option<Vec<u8>>) -> Result<Modu
 /// wasmer-wasix follows no symlink and no `..` out of a preopen (ENOTCAPABLE), nor any
 /// symlink at all. The guest still sees each preopen by its guest path (wasi-libc ignores
 /// the leading `/`), and [`PreopenFs`] resolves every path beneath its preopen's descriptor.
-fn wasi_env(task: &Task, runtime: PluggableRuntime) -> Result<wasmer_wasix::WasiEnvBuilder, String> {
+fn wasi_env(
+    task: &Task,
+    runtime: PluggableRuntime,
+) -> Result<wasmer_wasix::WasiEnvBuilder, String> {
     let mut args = task.args.iter().map(|a| a.to_string_lossy().into_owned());
     let program = args.next().unwrap_or_default();
     // wasmer-wasix's default filesystem is a scratch tmpfs: the guest gets its preopens.
@@ -139,7 +163,10 @@ fn wasi_env(task: &Task, runtime: PluggableRuntime) -> Result<wasmer_wasix::Wasi
     let mut builder = WasiEnv::builder(program)
         .args(args)
         .runtime(Arc::new(runtime))
-        .fs(Arc::new(fs) as Arc<dyn wasmer_wasix::virtual_fs::FileSystem + Send + Sync>);
+        .fs(Arc::new(fs)
+            as Arc<
+                dyn wasmer_wasix::virtual_fs::FileSystem + Send + Sync,
+            >);
     for (key, value) in task.env_pairs() {
         use std::os::unix::ffi::OsStrExt;
         builder.add_env(key.as_bytes(), value.as_bytes());
@@ -148,8 +175,16 @@ fn wasi_env(task: &Task, runtime: PluggableRuntime) -> Result<wasmer_wasix::Wasi
         let writable = !preopen.read_only;
         builder
             .add_preopen_build(|p| {
-                let p = p.directory(&preopen.guest).read(true).write(writable).create(writable);
-                if preopen.guest == Path::new("/") { p.alias("/") } else { p }
+                let p = p
+                    .directory(&preopen.guest)
+                    .read(true)
+                    .write(writable)
+                    .create(writable);
+                if preopen.guest == Path::new("/") {
+                    p.alias("/")
+                } else {
+                    p
+                }
             })
             .map_err(|e| e.to_string())?;
     }
@@ -168,4 +203,3 @@ fn outcome(module: &Path, result: Result<(), RuntimeError>) -> u8 {
     }
     exit_code::trapped(EXECUTOR, module, &err.message())
 }
-

@@ -3,9 +3,9 @@
 //! runw execs it after container init with a [`runw_shared::Task`] on its command line; the
 //! exit status follows [`runw_shared::exit_code`].
 
-mod preopen_fs;
 mod engine;
 mod hard_links;
+mod preopen_fs;
 
 fn main() -> std::process::ExitCode {
     runw_shared::executor_main::run("wasmer-exec", &engine::Wasmer::new())

@@ -24,7 +24,9 @@ pub struct Wasmtime {
 
 impl Wasmtime {
     pub fn new() -> Self {
-        Wasmtime { engine: Engine::new(&Config::new()) }
+        Wasmtime {
+            engine: Engine::new(&Config::new()),
+        }
     }
 }
 
@@ -43,7 +45,11 @@ impl runw_shared::executor_main::Engine for Wasmtime {
             Ok(engine) => engine.precompile_compatibility_hash().hash(&mut hasher),
             Err(err) => err.to_string().hash(&mut hasher),
         }
-        Some(format!("wasmtime-exec {} wasmtime-48 {:016x}", env!("CARGO_PKG_VERSION"), hasher.finish()))
+        Some(format!(
+            "wasmtime-exec {} wasmtime-48 {:016x}",
+            env!("CARGO_PKG_VERSION"),
+            hasher.finish()
+        ))
     }
 
     fn precompile(&self, wasm: &[u8]) -> Result<Vec<u8>, String> {
@@ -59,7 +65,11 @@ impl runw_shared::executor_main::Engine for Wasmtime {
         if !is_component && runw_shared::module_kind::of_bytes(wasm) == Some(ModuleKind::Core) {
             Module::validate(engine, wasm).map_err(|e| format!("invalid module: {e:#}"))?;
         }
-        let artifact = if is_component { engine.precompile_component(wasm) } else { engine.precompile_module(wasm) };
+        let artifact = if is_component {
+            engine.precompile_component(wasm)
+        } else {
+            engine.precompile_module(wasm)
+        };
         artifact.map_err(|e| e.to_string())
     }
 
@@ -71,7 +81,10 @@ impl runw_shared::executor_main::Engine for Wasmtime {
         let loaded = match precompiled.map(|bytes| deserialize(engine, &bytes)) {
             Some(Ok(program)) => Ok(program),
             Some(Err(err)) => {
-                eprintln!("{EXECUTOR}: precompiled {} rejected ({err}); compiling it", task.module.display());
+                eprintln!(
+                    "{EXECUTOR}: precompiled {} rejected ({err}); compiling it",
+                    task.module.display()
+                );
                 compile(engine, &task.module)
             }
             None => compile(engine, &task.module),
@@ -106,9 +119,13 @@ fn compile(engine: &Engine, path: &Path) -> Result<Program, String> {
         ModuleKind::Text => std::fs::read_to_string(path).is_ok_and(|t| text_is_component(&t)),
     };
     if is_component {
-        Component::from_file(engine, path).map(Program::Component).map_err(|e| e.to_string())
+        Component::from_file(engine, path)
+            .map(Program::Component)
+            .map_err(|e| e.to_string())
     } else {
-        Module::from_file(engine, path).map(Program::Core).map_err(|e| e.to_string())
+        Module::from_file(engine, path)
+            .map(Program::Core)
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -119,9 +136,13 @@ fn deserialize(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Program> {
         // executor's `--precompile` output and authenticated before passing them (a keyed
         // MAC that no container can forge); wasmtime itself rejects artifacts of another
         // version or configuration.
-        Some(Precompiled::Module) => unsafe { Module::deserialize(engine, bytes) }.map(Program::Core),
+        Some(Precompiled::Module) => {
+            unsafe { Module::deserialize(engine, bytes) }.map(Program::Core)
+        }
         // SAFETY: as above.
-        Some(Precompiled::Component) => unsafe { Component::deserialize(engine, bytes) }.map(Program::Component),
+        Some(Precompiled::Component) => {
+            unsafe { Component::deserialize(engine, bytes) }.map(Program::Component)
+        }
         None => Err(wasmtime::Error::msg("not a wasmtime artifact")),
     }
 }
@@ -138,7 +159,11 @@ fn wasi_context(task: &Task) -> wasmtime::Result<WasiP1Ctx> {
     }
     wasi.inherit_stdio();
     for preopen in &task.preopens {
-        let perms = if preopen.read_only { FsPerms::ReadOnly } else { FsPerms::ReadWrite };
+        let perms = if preopen.read_only {
+            FsPerms::ReadOnly
+        } else {
+            FsPerms::ReadWrite
+        };
         let guest = preopen.guest.to_string_lossy();
         wasi.preopened_dir(&preopen.host, guest, perms)?;
     }
@@ -157,14 +182,29 @@ fn run_core(engine: &Engine, store: &mut Store<WasiP1Ctx>, task: &Task, module: 
     let name = task.function.as_deref().unwrap_or("_start");
     let func = match instance.get_typed_func::<(), ()>(&mut *store, name) {
         Ok(func) => func,
-        Err(err) => return exit_code::load_failed(EXECUTOR, &task.module, &format!("export {name:?}: {err}")),
+        Err(err) => {
+            return exit_code::load_failed(
+                EXECUTOR,
+                &task.module,
+                &format!("export {name:?}: {err}"),
+            )
+        }
     };
     outcome(&task.module, func.call(&mut *store, ()))
 }
 
-fn run_component(engine: &Engine, store: &mut Store<WasiP1Ctx>, task: &Task, component: &Component) -> u8 {
+fn run_component(
+    engine: &Engine,
+    store: &mut Store<WasiP1Ctx>,
+    task: &Task,
+    component: &Component,
+) -> u8 {
     if let Some(function) = &task.function {
-        return exit_code::load_failed(EXECUTOR, &task.module, &format!("components run wasi:cli/run, not {function:?}"));
+        return exit_code::load_failed(
+            EXECUTOR,
+            &task.module,
+            &format!("components run wasi:cli/run, not {function:?}"),
+        );
     }
     let mut linker = ComponentLinker::new(engine);
     if let Err(err) = wasmtime_wasi::p2::add_to_linker_sync(&mut linker) {

@@ -23,10 +23,22 @@ fn a_cache_dir_below_another_users_directory_is_refused() {
     runw.share_cache(&cache);
     let logged = Logged::new("unsafe-parent");
     let (code, out) = run_to_file(logged.command(&runw, &["run"], &hello()));
-    assert_eq!((code, out.as_str()), (0, "hello from wasm\n"), "the container still runs");
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "hello from wasm\n"),
+        "the container still runs"
+    );
     let messages = logged.messages();
-    assert!(messages.iter().any(|m| m.contains("another user could replace the cache")), "{messages:#?}");
-    assert!(!cache.exists(), "the cache was made below a directory nobody owns");
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("another user could replace the cache")),
+        "{messages:#?}"
+    );
+    assert!(
+        !cache.exists(),
+        "the cache was made below a directory nobody owns"
+    );
 }
 
 #[test]
@@ -35,7 +47,10 @@ fn lock_files_do_not_pile_up_and_a_planted_fifo_does_not_hang_a_start() {
     let bundle = hello();
     let first = Logged::new("locks");
     assert_eq!(run_to_file(first.command(&runw, &["run"], &bundle)).0, 0);
-    let locks: Vec<_> = names(&runw.cache_dir().join("locks")).into_iter().filter(|n| !n.starts_with("slot.")).collect();
+    let locks: Vec<_> = names(&runw.cache_dir().join("locks"))
+        .into_iter()
+        .filter(|n| !n.starts_with("slot."))
+        .collect();
     assert_eq!(locks, Vec::<String>::new(), "per-key lock files left");
 
     let entry = entries(runw.cache_dir()).pop().expect("an entry");
@@ -45,7 +60,12 @@ fn lock_files_do_not_pile_up_and_a_planted_fifo_does_not_hang_a_start() {
     let command = second.command(&runw, &["run"], &bundle);
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || tx.send(run_to_file(command)));
-    let (code, out) = rx.recv_timeout(Duration::from_secs(60)).expect("a FIFO in entries/ hung the start");
+    let (code, out) = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("a FIFO in entries/ hung the start");
     assert_eq!((code, out.as_str()), (0, "hello from wasm\n"));
-    assert!(std::fs::metadata(&entry).unwrap().is_file(), "the FIFO was replaced by a real entry");
+    assert!(
+        std::fs::metadata(&entry).unwrap().is_file(),
+        "the FIFO was replaced by a real entry"
+    );
 }

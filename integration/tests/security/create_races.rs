@@ -11,7 +11,9 @@ use super::support::{bundle_of, generated, run_to_file, slow_module, Logged};
 /// Whether the container `id` exists and its init process is alive.
 fn alive(runw: &Runw, id: &str) -> bool {
     let out = runw.run(["state", id]);
-    let Ok(state) = serde_json::from_str::<serde_json::Value>(&out.stdout) else { return false };
+    let Ok(state) = serde_json::from_str::<serde_json::Value>(&out.stdout) else {
+        return false;
+    };
     let pid = state["pid"].as_i64().unwrap_or(0);
     pid > 0 && std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
@@ -21,12 +23,21 @@ fn a_slow_wasm_create_never_deletes_the_container_that_won_the_id() {
     let runw = Runw::with_executor(&Executor::named("wasmtime-exec"));
     let logged = Logged::new("race");
     // The wasm create compiles for seconds; the Linux create of the same id comes meanwhile.
-    let wasm = bundle_of(&generated(Shape { functions: 8000, ..slow_module(40) }), &logged.id);
+    let wasm = bundle_of(
+        &generated(Shape {
+            functions: 8000,
+            ..slow_module(40)
+        }),
+        &logged.id,
+    );
     let linux = Bundle::new(&["sleep", "60"]);
     let slow = logged.command(&runw, &["create"], &wasm);
     let slow = std::thread::spawn(move || run_to_file(slow));
     std::thread::sleep(Duration::from_millis(300));
-    let fast = Logged { id: logged.id.clone(), log: tempfile::NamedTempFile::new().unwrap() };
+    let fast = Logged {
+        id: logged.id.clone(),
+        log: tempfile::NamedTempFile::new().unwrap(),
+    };
     let (fast_code, fast_out) = run_to_file(fast.command(&runw, &["create"], &linux));
     let (slow_code, slow_out) = slow.join().unwrap();
     let winners = usize::from(fast_code == 0) + usize::from(slow_code == 0);
@@ -57,8 +68,14 @@ fn twenty_pairs_of_same_id_creates_make_exactly_one_container_each() {
         let winners = results.iter().filter(|(code, _)| *code == 0).count();
         assert_eq!(winners, 1, "round {round}: {results:?}");
         let loser = results.iter().find(|(code, _)| *code != 0).unwrap();
-        assert!(loser.1.contains("already exists"), "round {round}: {loser:?}");
-        assert!(alive(&runw, &id), "round {round}: the container that won is not there");
+        assert!(
+            loser.1.contains("already exists"),
+            "round {round}: {loser:?}"
+        );
+        assert!(
+            alive(&runw, &id),
+            "round {round}: the container that won is not there"
+        );
         runw.ok(["delete", "--force", &id]);
     }
 }

@@ -11,7 +11,9 @@
 use std::path::Path;
 
 use runw_integration::bundle::{add_busybox, guest};
-use runw_integration::{conformance, leftovers, unique_id, Bundle, Executor, Feature, Outcome, Runw};
+use runw_integration::{
+    conformance, leftovers, unique_id, Bundle, Executor, Feature, Outcome, Runw,
+};
 use serde_json::json;
 
 conformance!(

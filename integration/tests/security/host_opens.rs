@@ -22,14 +22,21 @@ fn run_bounded(runw: &Runw, bundle: &Bundle) -> (i32, String, String) {
     command.arg(bundle.path()).arg(&id);
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || tx.send(run_to_file(command)));
-    let (code, out) = rx.recv_timeout(Duration::from_secs(60)).expect("runw hung on a special file");
+    let (code, out) = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("runw hung on a special file");
     (code, out, id)
 }
 
 fn mknod(path: &Path, mode: libc::mode_t, dev: libc::dev_t) {
     let c = CString::new(path.as_os_str().as_bytes()).unwrap();
     // SAFETY: mknod with a valid path; the result is checked.
-    assert_eq!(unsafe { libc::mknod(c.as_ptr(), mode, dev) }, 0, "mknod {}", path.display());
+    assert_eq!(
+        unsafe { libc::mknod(c.as_ptr(), mode, dev) },
+        0,
+        "mknod {}",
+        path.display()
+    );
 }
 
 #[test]
@@ -42,7 +49,10 @@ fn a_fifo_entrypoint_fails_create_at_once_naming_it() {
     assert_ne!(code, 0, "{out}");
     let lines: Vec<_> = out.lines().filter(|l| !l.trim().is_empty()).collect();
     assert_eq!(lines.len(), 1, "{out}");
-    assert!(lines[0].contains("/app.wasm") && lines[0].contains("FIFO"), "{out}");
+    assert!(
+        lines[0].contains("/app.wasm") && lines[0].contains("FIFO"),
+        "{out}"
+    );
     leftovers::assert_none(&runw, &id, Some(bundle.path()));
 
     // In a writable volume.
@@ -61,7 +71,12 @@ fn a_fifo_entrypoint_fails_create_at_once_naming_it() {
 #[test]
 fn a_fifo_earlier_on_path_is_skipped_for_a_smart_container() {
     let runw = Runw::with_executor(&Executor::named("wasmtime-exec"));
-    let mut bundle = Bundle::wasm(&guest("hello"), "/b/greeter", &["greeter"], &[("run.oci.handler", "wasm-smart")]);
+    let mut bundle = Bundle::wasm(
+        &guest("hello"),
+        "/b/greeter",
+        &["greeter"],
+        &[("run.oci.handler", "wasm-smart")],
+    );
     std::fs::create_dir_all(bundle.rootfs().join("a")).unwrap();
     mknod(&bundle.rootfs().join("a/greeter"), libc::S_IFIFO | 0o755, 0);
     bundle.edit(|c| c["process"]["env"] = json!(["PATH=/a:/b"]));
@@ -76,7 +91,7 @@ fn a_device_node_in_the_image_is_never_opened_on_the_host() {
     let bundle = Bundle::wasm(&guest("hello"), "/hello.wasm", &["/dev.wasm"], &[WASM]);
     let node = bundle.rootfs().join("dev.wasm");
     mknod(&node, libc::S_IFCHR | 0o666, libc::makedev(1, 3)); // /dev/null's numbers
-    // Every open of the node, by anyone, shows as IN_OPEN.
+                                                              // Every open of the node, by anyone, shows as IN_OPEN.
     let c = CString::new(node.as_os_str().as_bytes()).unwrap();
     // SAFETY: inotify_init1 and inotify_add_watch with a valid path; results checked.
     let inotify = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
@@ -89,8 +104,14 @@ fn a_device_node_in_the_image_is_never_opened_on_the_host() {
     let n = unsafe { libc::read(inotify, buf.as_mut_ptr().cast(), buf.len()) };
     // SAFETY: closes the descriptor opened above.
     unsafe { libc::close(inotify) };
-    assert!(n <= 0, "the device node was opened ({n} bytes of inotify events)");
+    assert!(
+        n <= 0,
+        "the device node was opened ({n} bytes of inotify events)"
+    );
     assert_ne!(code, 0, "{out}");
-    assert!(out.contains("/dev.wasm") && out.contains("character device"), "{out}");
+    assert!(
+        out.contains("/dev.wasm") && out.contains("character device"),
+        "{out}"
+    );
     leftovers::assert_none(&runw, &id, Some(bundle.path()));
 }

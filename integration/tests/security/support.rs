@@ -12,7 +12,13 @@ pub const WASM: (&str, &str) = ("run.oci.handler", "wasm");
 
 /// A module whose compile takes a few seconds and some hundred MB (each `seed` a new one).
 pub fn slow_module(seed: u32) -> Shape {
-    Shape { functions: 2500, ops: 300, invalid_last: false, padding: 0, seed }
+    Shape {
+        functions: 2500,
+        ops: 300,
+        invalid_last: false,
+        padding: 0,
+        seed,
+    }
 }
 
 /// A wasm bundle running `module` at `/m.wasm`, in cgroup `/runwsec-<tag>`.
@@ -37,13 +43,21 @@ pub struct Logged {
 
 impl Logged {
     pub fn new(name: &str) -> Logged {
-        Logged { id: unique_id(name), log: tempfile::NamedTempFile::new().unwrap() }
+        Logged {
+            id: unique_id(name),
+            log: tempfile::NamedTempFile::new().unwrap(),
+        }
     }
 
     /// `runw --debug --log-format json --log LOG CMD... --bundle B ID`, as a command.
     pub fn command(&self, runw: &Runw, cmd: &[&str], bundle: &Bundle) -> std::process::Command {
         let mut command = runw.command(["--debug", "--log-format", "json", "--log"]);
-        command.arg(self.log.path()).args(cmd).arg("--bundle").arg(bundle.path()).arg(&self.id);
+        command
+            .arg(self.log.path())
+            .args(cmd)
+            .arg("--bundle")
+            .arg(bundle.path())
+            .arg(&self.id);
         command
     }
 
@@ -62,9 +76,14 @@ impl Logged {
 /// runw's stdio open), returning its status and output.
 pub fn run_to_file(mut command: std::process::Command) -> (i32, String) {
     let out = tempfile::NamedTempFile::new().unwrap();
-    command.stdout(out.reopen().unwrap()).stderr(out.reopen().unwrap());
+    command
+        .stdout(out.reopen().unwrap())
+        .stderr(out.reopen().unwrap());
     let status = command.status().unwrap();
-    (status.code().unwrap_or(-1), std::fs::read_to_string(out.path()).unwrap())
+    (
+        status.code().unwrap_or(-1),
+        std::fs::read_to_string(out.path()).unwrap(),
+    )
 }
 
 /// The compile cache's entries.
@@ -78,7 +97,10 @@ pub fn entries(cache: &Path) -> Vec<PathBuf> {
 /// Names in `dir`.
 pub fn names(dir: &Path) -> Vec<String> {
     match std::fs::read_dir(dir) {
-        Ok(read) => read.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect(),
+        Ok(read) => read
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect(),
         Err(_) => Vec::new(),
     }
 }
@@ -87,8 +109,12 @@ pub fn names(dir: &Path) -> Vec<String> {
 pub fn processes_named(comm: &str) -> Vec<(i32, String)> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else { continue };
-        let Ok(name) = std::fs::read_to_string(format!("/proc/{pid}/comm")) else { continue };
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(name) = std::fs::read_to_string(format!("/proc/{pid}/comm")) else {
+            continue;
+        };
         if name.trim_end() == comm {
             if let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
                 found.push((pid, status));
@@ -127,5 +153,7 @@ pub fn memory_peak(path: &str) -> Option<u64> {
         format!("/sys/fs/cgroup/memory/{rel}/memory.max_usage_in_bytes"),
         format!("/sys/fs/cgroup/{rel}/memory.peak"),
     ];
-    candidates.iter().find_map(|p| std::fs::read_to_string(p).ok()?.trim().parse().ok())
+    candidates
+        .iter()
+        .find_map(|p| std::fs::read_to_string(p).ok()?.trim().parse().ok())
 }

@@ -28,7 +28,9 @@ pub fn cache(args: Cache) -> Result<()> {
     let dir = cache.dir().display();
     match args.action {
         CacheAction::Info => {
-            let usage = cache.usage().with_context(|| format!("cannot read the compile cache (default {DEFAULT_DIR})"))?;
+            let usage = cache.usage().with_context(|| {
+                format!("cannot read the compile cache (default {DEFAULT_DIR})")
+            })?;
             println!("dir:     {dir}");
             println!("entries: {}", usage.entries);
             println!("bytes:   {}", usage.bytes);
@@ -36,7 +38,10 @@ pub fn cache(args: Cache) -> Result<()> {
         }
         CacheAction::Clear => {
             let removed = cache.clear()?;
-            println!("removed {} entries ({} bytes) from {dir}", removed.entries, removed.bytes);
+            println!(
+                "removed {} entries ({} bytes) from {dir}",
+                removed.entries, removed.bytes
+            );
         }
     }
     Ok(())

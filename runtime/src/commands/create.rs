@@ -66,7 +66,9 @@ pub fn build_init(root: &Path, opts: &InitOptions) -> Result<Container> {
             anyhow::Error::from(err)
         })
         .with_context(|| format!("failed to create container {:?}", opts.id))?;
-    build_bundle.restore(&mut container).inspect_err(|_| remove_leftovers(&dir))?;
+    build_bundle
+        .restore(&mut container)
+        .inspect_err(|_| remove_leftovers(&dir))?;
     if let Some(pid) = container.pid() {
         crate::oom_control::apply(&spec, pid.as_raw()).inspect_err(|_| remove_leftovers(&dir))?;
     }

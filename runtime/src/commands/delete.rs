@@ -18,7 +18,12 @@ pub fn delete(args: Delete, root: &Path) -> Result<()> {
     }
     let mut container = state_root::load(root, &args.container_id)?;
     container.refresh_status()?;
-    if !args.force && !matches!(container.status(), ContainerStatus::Stopped | ContainerStatus::Created) {
+    if !args.force
+        && !matches!(
+            container.status(),
+            ContainerStatus::Stopped | ContainerStatus::Created
+        )
+    {
         bail!(
             "cannot delete container {:?}: it is {}; stop it first or use --force",
             args.container_id,
@@ -27,7 +32,9 @@ pub fn delete(args: Delete, root: &Path) -> Result<()> {
     }
     match container.delete(args.force) {
         Err(LibcontainerError::Hook(err)) => finish_after_hook_failure(&container, &err),
-        result => result.with_context(|| format!("failed to delete container {:?}", args.container_id)),
+        result => {
+            result.with_context(|| format!("failed to delete container {:?}", args.container_id))
+        }
     }
 }
 
@@ -36,7 +43,10 @@ pub fn delete(args: Delete, root: &Path) -> Result<()> {
 /// bundle that is gone fails every time). As runc does, a hook failure in delete is a warning:
 /// the state dir goes anyway.
 fn finish_after_hook_failure(container: &Container, err: &HookError) -> Result<()> {
-    tracing::warn!(id = container.id(), "poststop hook failed, deleting anyway: {err}");
+    tracing::warn!(
+        id = container.id(),
+        "poststop hook failed, deleting anyway: {err}"
+    );
     match std::fs::remove_dir_all(&container.root) {
         Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(err)
             .with_context(|| format!("failed to remove state dir {}", container.root.display())),

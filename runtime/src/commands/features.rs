@@ -9,7 +9,6 @@ use libcontainer::oci_spec::runtime::{
 use libcontainer::syscall::linux::MountOption;
 use liboci_cli::Features as FeaturesArgs;
 
-
 pub fn features(_: FeaturesArgs) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(&document()?)?);
     Ok(())
@@ -19,8 +18,21 @@ fn document() -> Result<Features> {
     use LinuxNamespaceType::*;
     let linux = LinuxFeatureBuilder::default()
         .namespaces(vec![Mount, Cgroup, Uts, Ipc, User, Pid, Network, Time])
-        .capabilities(caps::all().iter().map(|cap| cap.to_string()).collect::<Vec<_>>())
-        .cgroup(CgroupBuilder::default().v1(true).v2(true).systemd(true).systemd_user(true).rdma(false).build()?)
+        .capabilities(
+            caps::all()
+                .iter()
+                .map(|cap| cap.to_string())
+                .collect::<Vec<_>>(),
+        )
+        .cgroup(
+            CgroupBuilder::default()
+                .v1(true)
+                .v2(true)
+                .systemd(true)
+                .systemd_user(true)
+                .rdma(false)
+                .build()?,
+        )
         .apparmor(ApparmorBuilder::default().enabled(true).build()?)
         .selinux(SelinuxBuilder::default().enabled(false).build()?)
         .intel_rdt(IntelRdtBuilder::default().enabled(true).build()?)
@@ -34,9 +46,16 @@ fn document() -> Result<Features> {
         .oci_version_min("1.0.0".to_owned())
         .oci_version_max(VERSION.to_owned())
         .hooks(
-            ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"]
-                .map(str::to_owned)
-                .to_vec(),
+            [
+                "prestart",
+                "createRuntime",
+                "createContainer",
+                "startContainer",
+                "poststart",
+                "poststop",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
         )
         .mount_options(MountOption::known_options())
         .linux(linux)
@@ -51,7 +70,11 @@ mod tests {
     fn document_serializes_with_oci_keys() {
         let json = serde_json::to_value(document().expect("features")).expect("json");
         assert_eq!(json["ociVersionMin"], "1.0.0");
-        assert!(json["linux"]["namespaces"].as_array().is_some_and(|ns| ns.len() == 8));
-        assert!(json["mountOptions"].as_array().is_some_and(|o| o.iter().any(|x| x == "ro")));
+        assert!(json["linux"]["namespaces"]
+            .as_array()
+            .is_some_and(|ns| ns.len() == 8));
+        assert!(json["mountOptions"]
+            .as_array()
+            .is_some_and(|o| o.iter().any(|x| x == "ro")));
     }
 }

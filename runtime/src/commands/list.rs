@@ -38,7 +38,15 @@ pub fn list(args: List, root: &Path) -> Result<()> {
             for e in &entries {
                 let created = e.created.map(|c| c.to_rfc3339()).unwrap_or_default();
                 let status = super::status_name(e.status);
-                writeln!(table, "{}\t{}\t{}\t{}\t{}", e.id, e.pid, status, e.bundle.display(), created)?;
+                writeln!(
+                    table,
+                    "{}\t{}\t{}\t{}\t{}",
+                    e.id,
+                    e.pid,
+                    status,
+                    e.bundle.display(),
+                    created
+                )?;
             }
             table.flush()?;
         }
@@ -49,7 +57,8 @@ pub fn list(args: List, root: &Path) -> Result<()> {
 
 fn load_all(root: &Path) -> Result<Vec<Entry>> {
     let mut entries = Vec::new();
-    let dirs = std::fs::read_dir(root).with_context(|| format!("cannot read {}", root.display()))?;
+    let dirs =
+        std::fs::read_dir(root).with_context(|| format!("cannot read {}", root.display()))?;
     for dir in dirs {
         let dir = dir?.path();
         if !State::file_path(&dir).exists() {

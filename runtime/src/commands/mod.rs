@@ -18,7 +18,6 @@ pub mod start;
 pub mod state;
 pub mod update;
 
-
 use anyhow::Result;
 use libcgroups::common::{create_cgroup_manager, AnyCgroupManager, CgroupConfig};
 use libcontainer::container::{Container, ContainerStatus};
@@ -41,7 +40,6 @@ pub(crate) fn exit_code(status: WaitStatus) -> i32 {
         _ => 0,
     }
 }
-
 
 /// A status as runc prints it in messages and tables: `created`, `running`, ...
 pub(crate) fn status_name(status: ContainerStatus) -> String {

@@ -30,10 +30,20 @@ pub fn ps(args: Ps, root: &Path) -> Result<()> {
 /// PID column is one of `pids`.
 fn ps_table(pids: &[i32], options: &[String]) -> Result<String> {
     let default = ["-ef".to_owned()];
-    let options = if options.is_empty() { &default[..] } else { options };
-    let output = Command::new("ps").args(options).output().context("failed to run ps")?;
+    let options = if options.is_empty() {
+        &default[..]
+    } else {
+        options
+    };
+    let output = Command::new("ps")
+        .args(options)
+        .output()
+        .context("failed to run ps")?;
     if !output.status.success() {
-        bail!("ps failed: {}", String::from_utf8_lossy(&output.stderr).trim());
+        bail!(
+            "ps failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
     }
     filter_rows(&String::from_utf8_lossy(&output.stdout), pids)
 }
@@ -47,7 +57,10 @@ fn filter_rows(table: &str, pids: &[i32]) -> Result<String> {
         .context("ps output has no PID column")?;
     let mut out = format!("{header}\n");
     for line in lines {
-        let pid = line.split_whitespace().nth(column).and_then(|f| f.parse::<i32>().ok());
+        let pid = line
+            .split_whitespace()
+            .nth(column)
+            .and_then(|f| f.parse::<i32>().ok());
         if pid.is_some_and(|pid| pids.contains(&pid)) {
             out.push_str(line);
             out.push('\n');

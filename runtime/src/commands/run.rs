@@ -33,7 +33,8 @@ pub fn run(args: Run, root: &Path, systemd_cgroup: bool) -> Result<i32> {
     }
     if let Err(err) = container.start() {
         let _ = container.delete(true);
-        return Err(err).with_context(|| format!("failed to start container {:?}", args.container_id));
+        return Err(err)
+            .with_context(|| format!("failed to start container {:?}", args.container_id));
     }
     if args.detach {
         return Ok(0);
@@ -61,7 +62,8 @@ fn remove(container: &mut Container) -> Result<()> {
                 std::thread::sleep(std::time::Duration::from_millis(10 * attempts));
             }
             Err(err) => {
-                return Err(err).with_context(|| format!("failed to delete container {:?}", container.id()))
+                return Err(err)
+                    .with_context(|| format!("failed to delete container {:?}", container.id()))
             }
         }
     }

@@ -25,7 +25,11 @@ fn default_spec() -> Spec {
         libcgroups::common::get_cgroup_setup(),
         Ok(libcgroups::common::CgroupSetup::Unified)
     );
-    if let Some(namespaces) = spec.linux_mut().as_mut().and_then(|l| l.namespaces_mut().as_mut()) {
+    if let Some(namespaces) = spec
+        .linux_mut()
+        .as_mut()
+        .and_then(|l| l.namespaces_mut().as_mut())
+    {
         if !unified {
             namespaces.retain(|ns| ns.typ() != LinuxNamespaceType::Cgroup);
         }

@@ -56,7 +56,9 @@ fn from_flags(args: &Update) -> Result<LinuxResources> {
             memory = memory.limit(i64::try_from(limit).context("--memory is too large")?);
         }
         if let Some(reservation) = args.memory_reservation {
-            memory = memory.reservation(i64::try_from(reservation).context("--memory-reservation is too large")?);
+            memory = memory.reservation(
+                i64::try_from(reservation).context("--memory-reservation is too large")?,
+            );
         }
         if let Some(swap) = args.memory_swap {
             memory = memory.swap(swap);

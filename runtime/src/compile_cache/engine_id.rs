@@ -16,9 +16,14 @@ use crate::wasm::executor_binary::ExecutorBinary;
 const NONE: &str = "\n";
 
 pub fn of(layout: &Layout, executor: &ExecutorBinary) -> Result<Option<String>, CacheError> {
-    let meta = std::fs::File::from(executor.fd.try_clone().map_err(CacheError::io(&layout.dir))?)
-        .metadata()
-        .map_err(CacheError::io(&layout.dir))?;
+    let meta = std::fs::File::from(
+        executor
+            .fd
+            .try_clone()
+            .map_err(CacheError::io(&layout.dir))?,
+    )
+    .metadata()
+    .map_err(CacheError::io(&layout.dir))?;
     let identity = format!(
         "{} {} {} {} {} {} {} {}",
         executor.name,
@@ -41,7 +46,11 @@ pub fn of(layout: &Layout, executor: &ExecutorBinary) -> Result<Option<String>, 
     }
     let id = precompile::engine_id(executor)?;
     let mut tmp = layout.temp_file()?;
-    tmp.write_all(id.as_deref().unwrap_or(NONE).as_bytes()).map_err(CacheError::io(tmp.path()))?;
-    tmp.persist(&memo).map_err(|err| CacheError::Io { path: memo.clone(), source: err.error })?;
+    tmp.write_all(id.as_deref().unwrap_or(NONE).as_bytes())
+        .map_err(CacheError::io(tmp.path()))?;
+    tmp.persist(&memo).map_err(|err| CacheError::Io {
+        path: memo.clone(),
+        source: err.error,
+    })?;
     Ok(id)
 }

@@ -42,7 +42,12 @@ impl Key {
     }
 }
 
-fn mac(secret: &Secret, key: &Key, len: u64, artifact: &mut impl Read) -> std::io::Result<blake3::Hash> {
+fn mac(
+    secret: &Secret,
+    key: &Key,
+    len: u64,
+    artifact: &mut impl Read,
+) -> std::io::Result<blake3::Hash> {
     let mut hasher = blake3::Hasher::new_keyed(secret.bytes());
     hasher.update(MAGIC);
     hasher.update(&key.0);
@@ -64,7 +69,10 @@ fn mac(secret: &Secret, key: &Key, len: u64, artifact: &mut impl Read) -> std::i
         }
     }
     if hashed != len {
-        return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "artifact shorter than its header says"));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "artifact shorter than its header says",
+        ));
     }
     Ok(hasher.finalize())
 }
@@ -78,9 +86,15 @@ pub fn begin(mut file: &File) -> std::io::Result<()> {
 /// Writes the header of `file`, whose artifact was written from offset [`HEADER_LEN`].
 pub fn seal(file: &File, key: &Key, secret: &Secret) -> std::io::Result<()> {
     let total = file.metadata()?.len();
-    let len = total.checked_sub(HEADER_LEN).filter(|len| *len > 0).ok_or_else(|| {
-        std::io::Error::new(std::io::ErrorKind::InvalidData, "the executor wrote no artifact")
-    })?;
+    let len = total
+        .checked_sub(HEADER_LEN)
+        .filter(|len| *len > 0)
+        .ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "the executor wrote no artifact",
+            )
+        })?;
     let mut reader = file;
     reader.seek(SeekFrom::Start(HEADER_LEN))?;
     let mac = mac(secret, key, len, &mut reader)?;
@@ -94,7 +108,11 @@ pub fn seal(file: &File, key: &Key, secret: &Secret) -> std::io::Result<()> {
 
 /// The entry for `key`, opened read-only through a read-only mount and positioned at its
 /// artifact, if it exists and verifies. An entry that fails verification is removed.
-pub fn open_verified(layout: &Layout, key: &Key, secret: &Secret) -> Result<Option<OwnedFd>, CacheError> {
+pub fn open_verified(
+    layout: &Layout,
+    key: &Key,
+    secret: &Secret,
+) -> Result<Option<OwnedFd>, CacheError> {
     let entries = layout.entries();
     let tree = read_only_tree::open(&entries).map_err(CacheError::io(&entries))?;
     // Never follow a symlink nor block on a FIFO planted here: anything but a regular file
@@ -107,14 +125,24 @@ pub fn open_verified(layout: &Layout, key: &Key, secret: &Secret) -> Result<Opti
             let _ = std::fs::remove_file(layout.entry_path(key));
             return Ok(None);
         }
-        Err(err) => return Err(CacheError::Io { path: layout.entry_path(key), source: err }),
+        Err(err) => {
+            return Err(CacheError::Io {
+                path: layout.entry_path(key),
+                source: err,
+            })
+        }
     };
     let mut file = File::from(fd);
     let regular = file.metadata().is_ok_and(|m| m.is_file());
-    let checked = if regular { verify(&mut file, key, secret) } else { Err("not a regular file".into()) };
+    let checked = if regular {
+        verify(&mut file, key, secret)
+    } else {
+        Err("not a regular file".into())
+    };
     match checked {
         Ok(()) => {
-            file.seek(SeekFrom::Start(HEADER_LEN)).map_err(CacheError::io(&layout.entry_path(key)))?;
+            file.seek(SeekFrom::Start(HEADER_LEN))
+                .map_err(CacheError::io(&layout.entry_path(key)))?;
             Ok(Some(OwnedFd::from(file)))
         }
         Err(reason) => {
@@ -129,7 +157,8 @@ pub fn open_verified(layout: &Layout, key: &Key, secret: &Secret) -> Result<Opti
 /// Checks header and MAC; `Err` says what is wrong.
 fn verify(file: &mut File, key: &Key, secret: &Secret) -> Result<(), String> {
     let mut header = [0u8; HEADER_LEN as usize];
-    file.read_exact(&mut header).map_err(|_| "truncated header".to_owned())?;
+    file.read_exact(&mut header)
+        .map_err(|_| "truncated header".to_owned())?;
     if &header[..8] != MAGIC {
         return Err("not a runw cache entry".into());
     }
@@ -141,7 +170,10 @@ fn verify(file: &mut File, key: &Key, secret: &Secret) -> Result<(), String> {
     let len = u64::from_le_bytes(len);
     let size = file.metadata().map_err(|e| e.to_string())?.len();
     if size != HEADER_LEN.saturating_add(len) {
-        return Err(format!("{size} bytes where the header says {}", HEADER_LEN.saturating_add(len)));
+        return Err(format!(
+            "{size} bytes where the header says {}",
+            HEADER_LEN.saturating_add(len)
+        ));
     }
     let computed = mac(secret, key, len, file).map_err(|e| e.to_string())?;
     let mut stored = [0u8; 32];

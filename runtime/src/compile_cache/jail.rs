@@ -91,7 +91,10 @@ pub fn run(jail: &Jail) -> Result<(), JailError> {
     // syscalls on the prepared values and ends in exec or `_exit`.
     let pid = unsafe { libc::fork() };
     if pid < 0 {
-        return Err(JailError::Setup(format!("cannot fork: {}", std::io::Error::last_os_error())));
+        return Err(JailError::Setup(format!(
+            "cannot fork: {}",
+            std::io::Error::last_os_error()
+        )));
     }
     if pid == 0 {
         // SAFETY: in the forked child, as `child` requires.
@@ -110,11 +113,16 @@ pub fn run(jail: &Jail) -> Result<(), JailError> {
     match status {
         Some(0) => Ok(()),
         Some(code) if (STEP_FAILED..STEP_FAILED + STEPS.len() as i32).contains(&code) => {
-            Err(JailError::Step { step: STEPS[(code - STEP_FAILED) as usize] })
+            Err(JailError::Step {
+                step: STEPS[(code - STEP_FAILED) as usize],
+            })
         }
         other => {
             let text = String::from_utf8_lossy(&stderr);
-            let line = text.lines().find(|l| !l.trim().is_empty()).map(str::to_owned);
+            let line = text
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .map(str::to_owned);
             Err(JailError::Failed(line.unwrap_or_else(|| match other {
                 Some(code) => format!("exited with status {code}"),
                 None => "killed by a signal (over its memory or CPU limits?)".to_owned(),
@@ -133,7 +141,11 @@ fn read_until(pipe: OwnedFd, deadline: Instant) -> (Vec<u8>, bool) {
         if left.is_zero() {
             return (out, true);
         }
-        let mut poll = [libc::pollfd { fd: file.as_raw_fd(), events: libc::POLLIN, revents: 0 }];
+        let mut poll = [libc::pollfd {
+            fd: file.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        }];
         let ms = libc::c_int::try_from(left.as_millis().max(1)).unwrap_or(libc::c_int::MAX);
         // SAFETY: one valid pollfd, its count, a timeout.
         let ready = unsafe { libc::poll(poll.as_mut_ptr(), 1, ms) };
@@ -183,7 +195,8 @@ unsafe fn child(p: &Prepared) -> ! {
     // data prepared before the fork, which the child's copy of memory still holds.
     unsafe {
         // 1. Die with runw; it may already be gone.
-        let ok = libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) == 0 && libc::getppid() == p.parent;
+        let ok = libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) == 0
+            && libc::getppid() == p.parent;
         check(ok, step);
         // 2. stdio.
         step += 1;
@@ -195,28 +208,58 @@ unsafe fn child(p: &Prepared) -> ! {
         // 3. The container's cgroups: "0" moves the writer.
         step += 1;
         for fd in j.cgroups {
-            check(libc::write(fd.as_raw_fd(), c"0".as_ptr().cast(), 1) == 1, step);
+            check(
+                libc::write(fd.as_raw_fd(), c"0".as_ptr().cast(), 1) == 1,
+                step,
+            );
         }
         // 4. Namespaces of its own.
         step += 1;
-        let flags = libc::CLONE_NEWNS | libc::CLONE_NEWNET | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS;
+        let flags =
+            libc::CLONE_NEWNS | libc::CLONE_NEWNET | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS;
         check(libc::unshare(flags) == 0, step);
         // 5. An empty, read-only root: a tmpfs over /proc (any directory would do) becomes
         //    the root, and the old root is detached.
         step += 1;
         let none = c"none";
-        let ok = libc::mount(std::ptr::null(), c"/".as_ptr(), std::ptr::null(), libc::MS_REC | libc::MS_PRIVATE, std::ptr::null()) == 0
-            && libc::mount(none.as_ptr(), c"/proc".as_ptr(), c"tmpfs".as_ptr(), libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC, c"size=4k,mode=555".as_ptr().cast()) == 0
+        let ok = libc::mount(
+            std::ptr::null(),
+            c"/".as_ptr(),
+            std::ptr::null(),
+            libc::MS_REC | libc::MS_PRIVATE,
+            std::ptr::null(),
+        ) == 0
+            && libc::mount(
+                none.as_ptr(),
+                c"/proc".as_ptr(),
+                c"tmpfs".as_ptr(),
+                libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+                c"size=4k,mode=555".as_ptr().cast(),
+            ) == 0
             && libc::chdir(c"/proc".as_ptr()) == 0
             && libc::syscall(libc::SYS_pivot_root, c".".as_ptr(), c".".as_ptr()) == 0
             && libc::umount2(c".".as_ptr(), libc::MNT_DETACH) == 0
             && libc::chdir(c"/".as_ptr()) == 0
-            && libc::mount(std::ptr::null(), c"/".as_ptr(), std::ptr::null(), libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC, std::ptr::null()) == 0;
+            && libc::mount(
+                std::ptr::null(),
+                c"/".as_ptr(),
+                std::ptr::null(),
+                libc::MS_REMOUNT
+                    | libc::MS_BIND
+                    | libc::MS_RDONLY
+                    | libc::MS_NOSUID
+                    | libc::MS_NODEV
+                    | libc::MS_NOEXEC,
+                std::ptr::null(),
+            ) == 0;
         check(ok, step);
         // 6. Resource limits.
         step += 1;
         let limit = |resource, value: u64| {
-            let rl = libc::rlimit { rlim_cur: value, rlim_max: value };
+            let rl = libc::rlimit {
+                rlim_cur: value,
+                rlim_max: value,
+            };
             libc::setrlimit(resource, &rl) == 0
         };
         let ok = limit(libc::RLIMIT_AS, j.address_space)
@@ -241,12 +284,34 @@ unsafe fn child(p: &Prepared) -> ! {
         check(ok, step);
         // 8. seccomp.
         step += 1;
-        let program = libc::sock_fprog { len: p.filter.len() as libc::c_ushort, filter: p.filter.as_ptr().cast_mut() };
-        check(libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_FILTER, &program as *const libc::sock_fprog) == 0, step);
+        let program = libc::sock_fprog {
+            len: p.filter.len() as libc::c_ushort,
+            filter: p.filter.as_ptr().cast_mut(),
+        };
+        check(
+            libc::prctl(
+                libc::PR_SET_SECCOMP,
+                libc::SECCOMP_MODE_FILTER,
+                &program as *const libc::sock_fprog,
+            ) == 0,
+            step,
+        );
         // 9. Close everything else at exec, and exec.
         step += 1;
-        libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC);
-        libc::syscall(libc::SYS_execveat, j.executor.as_raw_fd(), c"".as_ptr(), p.argv.as_ptr(), p.envp.as_ptr(), libc::AT_EMPTY_PATH);
+        libc::syscall(
+            libc::SYS_close_range,
+            3u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        );
+        libc::syscall(
+            libc::SYS_execveat,
+            j.executor.as_raw_fd(),
+            c"".as_ptr(),
+            p.argv.as_ptr(),
+            p.envp.as_ptr(),
+            libc::AT_EMPTY_PATH,
+        );
         libc::_exit(STEP_FAILED + step);
     }
 }

@@ -41,7 +41,9 @@ impl Layout {
                 builder.create(&path).map_err(CacheError::io(&path))?;
             }
         }
-        Ok(Layout { dir: dir.to_path_buf() })
+        Ok(Layout {
+            dir: dir.to_path_buf(),
+        })
     }
 
     pub fn entries(&self) -> PathBuf {
@@ -68,7 +70,10 @@ impl Layout {
             .tempfile_in(&tmp)
             .map_err(CacheError::io(&tmp))?;
         if !try_lock(file.as_file()) {
-            return Err(CacheError::Unsafe { path: file.path().to_path_buf(), reason: "a new temporary file is locked by another process".into() });
+            return Err(CacheError::Unsafe {
+                path: file.path().to_path_buf(),
+                reason: "a new temporary file is locked by another process".into(),
+            });
         }
         Ok(file)
     }
@@ -76,10 +81,16 @@ impl Layout {
     /// Removes temporary files and per-key lock files that a killed runw left (no one holds
     /// their lock). Best effort.
     pub fn sweep(&self) {
-        let locks = list_any(&self.dir.join(LOCKS)).into_iter().filter(|p| !is_slot(p));
-        let tmp = list_any(&self.dir.join(TMP)).into_iter().filter(|p| !writer_alive(p));
+        let locks = list_any(&self.dir.join(LOCKS))
+            .into_iter()
+            .filter(|p| !is_slot(p));
+        let tmp = list_any(&self.dir.join(TMP))
+            .into_iter()
+            .filter(|p| !writer_alive(p));
         for path in tmp.chain(locks) {
-            let Ok(file) = open_nonblocking(&path) else { continue };
+            let Ok(file) = open_nonblocking(&path) else {
+                continue;
+            };
             let regular = file.metadata().is_ok_and(|m| m.is_file());
             // A lock taker that opened this file before it goes finds it unlinked and
             // takes the one at the path instead (see `lock_until`).
@@ -99,8 +110,10 @@ impl Layout {
             if try_lock(&file) {
                 // The holder before us removes the file as it lets go: a lock on a removed
                 // file guards nothing, so take the one at the path now.
-                let same = std::fs::symlink_metadata(&path)
-                    .is_ok_and(|m| file.metadata().is_ok_and(|f| f.ino() == m.ino() && f.dev() == m.dev()));
+                let same = std::fs::symlink_metadata(&path).is_ok_and(|m| {
+                    file.metadata()
+                        .is_ok_and(|f| f.ino() == m.ino() && f.dev() == m.dev())
+                });
                 if same {
                     return Ok(Some(KeyLock { path, _file: file }));
                 }
@@ -133,7 +146,11 @@ impl Layout {
 
     /// Marks an entry used now, for eviction order. Best effort.
     pub fn touch(&self, key: &Key) {
-        let now = nix::sys::time::TimeSpec::from(SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default());
+        let now = nix::sys::time::TimeSpec::from(
+            SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap_or_default(),
+        );
         let _ = nix::sys::stat::utimensat(
             None,
             &self.entry_path(key),
@@ -179,8 +196,13 @@ impl Drop for KeyLock {
 
 /// Whether the process a temporary file is named after (`PID.…`) still runs.
 fn writer_alive(path: &Path) -> bool {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let pid = name.split_once('.').and_then(|(pid, _)| pid.parse::<u32>().ok());
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let pid = name
+        .split_once('.')
+        .and_then(|(pid, _)| pid.parse::<u32>().ok());
     pid.is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists())
 }
 
@@ -197,7 +219,8 @@ fn open_lock_file(path: &Path) -> Result<File, CacheError> {
 }
 
 fn is_slot(path: &Path) -> bool {
-    path.file_name().is_some_and(|n| n.to_string_lossy().starts_with("slot."))
+    path.file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with("slot."))
 }
 
 /// `flock(LOCK_EX | LOCK_NB)`: true when this open file now holds the lock.
@@ -208,12 +231,17 @@ fn try_lock(file: &File) -> bool {
 
 /// Opens without following a symlink or blocking (a FIFO planted here must not hang runw).
 fn open_nonblocking(path: &Path) -> std::io::Result<File> {
-    OpenOptions::new().read(true).custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK).open(path)
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
 }
 
 /// Every name in `dir`, whatever it is.
 fn list_any(dir: &Path) -> Vec<PathBuf> {
-    let Ok(read) = std::fs::read_dir(dir) else { return Vec::new() };
+    let Ok(read) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
     read.flatten().map(|e| e.path()).collect()
 }
 
@@ -223,7 +251,9 @@ fn check_ancestors(dir: &Path) -> Result<(), CacheError> {
     // SAFETY: geteuid cannot fail and has no preconditions.
     let euid = unsafe { libc::geteuid() };
     for ancestor in dir.ancestors().skip(1) {
-        let Ok(meta) = std::fs::metadata(ancestor) else { continue };
+        let Ok(meta) = std::fs::metadata(ancestor) else {
+            continue;
+        };
         let writable_by_others = meta.mode() & 0o022 != 0 && meta.mode() & 0o1000 == 0;
         if (meta.uid() != 0 && meta.uid() != euid) || writable_by_others {
             return Err(CacheError::Unsafe {
@@ -265,11 +295,17 @@ struct Listed {
 }
 
 fn list(dir: &Path) -> Vec<Listed> {
-    let Ok(read) = std::fs::read_dir(dir) else { return Vec::new() };
+    let Ok(read) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
     read.flatten()
         .filter_map(|e| {
             let meta = e.metadata().ok().filter(|m| m.is_file())?;
-            Some(Listed { path: e.path(), size: meta.len(), used: meta.modified().ok()? })
+            Some(Listed {
+                path: e.path(),
+                size: meta.len(),
+                used: meta.modified().ok()?,
+            })
         })
         .collect()
 }
@@ -288,7 +324,10 @@ pub fn usage(dir: &Path) -> Result<Usage, CacheError> {
     }
     check_private(dir)?;
     let listed = list(&entries);
-    Ok(Usage { entries: listed.len(), bytes: listed.iter().map(|e| e.size).sum() })
+    Ok(Usage {
+        entries: listed.len(),
+        bytes: listed.iter().map(|e| e.size).sum(),
+    })
 }
 
 /// Empties entries, memos, locks and temporary files; returns what was removed.

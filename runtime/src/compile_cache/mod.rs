@@ -51,11 +51,18 @@ use crate::wasm::executor_binary::ExecutorBinary;
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
     #[error("compile cache {}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("compile cache {}: {reason}", path.display())]
     Unsafe { path: PathBuf, reason: String },
     #[error("{executor} {mode} failed: {message}")]
-    Executor { executor: String, mode: &'static str, message: String },
+    Executor {
+        executor: String,
+        mode: &'static str,
+        message: String,
+    },
     #[error(transparent)]
     Setting(#[from] settings::BadSetting),
     #[error("compile cache: {0}")]
@@ -64,7 +71,10 @@ pub enum CacheError {
 
 impl CacheError {
     fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CacheError + '_ {
-        move |source| CacheError::Io { path: path.to_path_buf(), source }
+        move |source| CacheError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
     }
 }
 
@@ -129,7 +139,8 @@ impl CompileCache {
         let Some(module) = open_module() else {
             return Ok(None);
         };
-        let module_digest = module_source::digest_of(&module).map_err(|e| CacheError::Module(format!("cannot read the module: {e}")))?;
+        let module_digest = module_source::digest_of(&module)
+            .map_err(|e| CacheError::Module(format!("cannot read the module: {e}")))?;
         let secret = secret::load_or_create(&layout)?;
         let key = entry::Key::new(&module_digest, &engine);
         if let Some(fd) = entry::open_verified(&layout, &key, &secret)? {
@@ -138,7 +149,15 @@ impl CompileCache {
             return Ok(Some(Lookup::Hit(Artifact { fd, module_digest })));
         }
         let (limits, max_bytes) = (self.settings.limits.clone(), self.settings.max_bytes);
-        Ok(Some(Lookup::Miss(Miss { layout, key, secret, module, module_digest, limits, max_bytes })))
+        Ok(Some(Lookup::Miss(Miss {
+            layout,
+            key,
+            secret,
+            module,
+            module_digest,
+            limits,
+            max_bytes,
+        })))
     }
 
     /// What the cache holds now.
@@ -156,8 +175,20 @@ impl Miss {
     /// Compiles the module with `executor`, jailed and charged to the cgroups of process
     /// `container_pid` (the container's init), and stores the result. `Ok(None)` when the
     /// compile could not start before the timeout (other compiles held every slot).
-    pub fn compile(self, executor: &ExecutorBinary, container_pid: i32) -> Result<Option<Artifact>, CacheError> {
-        let Miss { layout, key, secret, module, module_digest, limits, max_bytes } = self;
+    pub fn compile(
+        self,
+        executor: &ExecutorBinary,
+        container_pid: i32,
+    ) -> Result<Option<Artifact>, CacheError> {
+        let Miss {
+            layout,
+            key,
+            secret,
+            module,
+            module_digest,
+            limits,
+            max_bytes,
+        } = self;
         let deadline = Instant::now() + limits.timeout;
         let Some(_lock) = layout.lock_until(&key, deadline)? else {
             tracing::warn!(key = %key.name(), "compile cache: another compile of this module outlasted the timeout");
@@ -169,22 +200,36 @@ impl Miss {
             return Ok(Some(Artifact { fd, module_digest }));
         }
         let Some(_slot) = layout.compile_slot(limits.jobs, deadline)? else {
-            tracing::warn!(jobs = limits.jobs, "compile cache: no compile slot free before the timeout (RUNW_COMPILE_JOBS)");
+            tracing::warn!(
+                jobs = limits.jobs,
+                "compile cache: no compile slot free before the timeout (RUNW_COMPILE_JOBS)"
+            );
             return Ok(None);
         };
         let started = Instant::now();
-        let (snapshot, digest) = module_source::snapshot(&module).map_err(|e| CacheError::Module(format!("cannot read the module: {e}")))?;
+        let (snapshot, digest) = module_source::snapshot(&module)
+            .map_err(|e| CacheError::Module(format!("cannot read the module: {e}")))?;
         if digest != module_digest {
-            return Err(CacheError::Module("the module changed while it was being read".into()));
+            return Err(CacheError::Module(
+                "the module changed while it was being read".into(),
+            ));
         }
         let tmp = layout.temp_file()?;
         entry::begin(tmp.as_file()).map_err(CacheError::io(tmp.path()))?;
-        let cgroups = crate::cgroup_procs::of(container_pid)
-            .map_err(|e| CacheError::Module(format!("cannot charge the compile to the container: {e}")))?;
-        let failed = |message: String| CacheError::Executor { executor: executor.name.clone(), mode: "--precompile", message };
+        let cgroups = crate::cgroup_procs::of(container_pid).map_err(|e| {
+            CacheError::Module(format!("cannot charge the compile to the container: {e}"))
+        })?;
+        let failed = |message: String| CacheError::Executor {
+            executor: executor.name.clone(),
+            mode: "--precompile",
+            message,
+        };
         let jail = jail::Jail {
             executor: executor.fd.as_fd(),
-            argv: vec![jail::c_string(&executor.name).map_err(|e| failed(e.to_string()))?, c"--precompile".to_owned()],
+            argv: vec![
+                jail::c_string(&executor.name).map_err(|e| failed(e.to_string()))?,
+                c"--precompile".to_owned(),
+            ],
             stdin: snapshot.as_fd(),
             stdout: tmp.as_file().as_fd(),
             cgroups: &cgroups,
@@ -195,13 +240,17 @@ impl Miss {
         jail::run(&jail).map_err(|e| failed(e.to_string()))?;
         entry::seal(tmp.as_file(), &key, &secret).map_err(CacheError::io(tmp.path()))?;
         let dest = layout.entry_path(&key);
-        tmp.persist(&dest).map_err(|err| CacheError::Io { path: dest, source: err.error })?;
+        tmp.persist(&dest).map_err(|err| CacheError::Io {
+            path: dest,
+            source: err.error,
+        })?;
         tracing::debug!(key = %key.name(), ms = started.elapsed().as_millis() as u64, "compile cache: compiled");
         layout.evict(max_bytes, Some(&key));
-        let fd = entry::open_verified(&layout, &key, &secret)?.ok_or_else(|| CacheError::Unsafe {
-            path: layout.entry_path(&key),
-            reason: "the entry just written does not verify".into(),
-        })?;
+        let fd =
+            entry::open_verified(&layout, &key, &secret)?.ok_or_else(|| CacheError::Unsafe {
+                path: layout.entry_path(&key),
+                reason: "the entry just written does not verify".into(),
+            })?;
         Ok(Some(Artifact { fd, module_digest }))
     }
 }

@@ -25,7 +25,12 @@ pub fn digest_of(file: &File) -> std::io::Result<String> {
 /// A sealed memfd holding the module's bytes (positioned at 0), and their digest.
 pub fn snapshot(file: &File) -> std::io::Result<(File, String)> {
     // SAFETY: memfd_create takes a NUL-terminated name and flags; the result is checked.
-    let fd = unsafe { libc::memfd_create(c"runw-module".as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
+    let fd = unsafe {
+        libc::memfd_create(
+            c"runw-module".as_ptr(),
+            libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING,
+        )
+    };
     if fd < 0 {
         return Err(std::io::Error::last_os_error());
     }
@@ -38,14 +43,24 @@ pub fn snapshot(file: &File) -> std::io::Result<(File, String)> {
     })?;
     let seals = libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
     // SAFETY: fcntl on a descriptor we own, with an integer argument.
-    if unsafe { libc::fcntl(std::os::fd::AsRawFd::as_raw_fd(&copy), libc::F_ADD_SEALS, seals) } < 0 {
+    if unsafe {
+        libc::fcntl(
+            std::os::fd::AsRawFd::as_raw_fd(&copy),
+            libc::F_ADD_SEALS,
+            seals,
+        )
+    } < 0
+    {
         return Err(std::io::Error::last_os_error());
     }
     std::io::Seek::rewind(&mut copy)?;
     Ok((copy, hasher.finalize().to_hex().to_string()))
 }
 
-fn for_each_chunk(file: &File, mut f: impl FnMut(&[u8]) -> std::io::Result<()>) -> std::io::Result<()> {
+fn for_each_chunk(
+    file: &File,
+    mut f: impl FnMut(&[u8]) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let mut buf = vec![0u8; CHUNK];
     let mut offset = 0u64;
     loop {

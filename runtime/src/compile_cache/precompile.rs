@@ -15,7 +15,11 @@ use crate::wasm::executor_binary::ExecutorBinary;
 fn command(executor: &ExecutorBinary, mode: &str) -> Command {
     // The descriptor is O_PATH: exec through its /proc link, as fexecve does.
     let mut command = Command::new(format!("/proc/self/fd/{}", executor.fd.as_raw_fd()));
-    command.arg0(&executor.name).arg(mode).env_clear().current_dir("/");
+    command
+        .arg0(&executor.name)
+        .arg(mode)
+        .env_clear()
+        .current_dir("/");
     // SAFETY: prctl(PR_SET_NO_NEW_PRIVS) is async-signal-safe and touches no memory of the
     // parent, as pre_exec requires.
     unsafe {
@@ -30,13 +34,19 @@ fn command(executor: &ExecutorBinary, mode: &str) -> Command {
 }
 
 fn failed(executor: &ExecutorBinary, mode: &'static str, message: String) -> CacheError {
-    CacheError::Executor { executor: executor.name.clone(), mode, message }
+    CacheError::Executor {
+        executor: executor.name.clone(),
+        mode,
+        message,
+    }
 }
 
 /// The first line the executor wrote on stderr, or its exit status.
 fn reason(status: std::process::ExitStatus, stderr: &[u8]) -> String {
     let text = String::from_utf8_lossy(stderr);
-    text.lines().find(|l| !l.trim().is_empty()).map_or_else(|| status.to_string(), str::to_owned)
+    text.lines()
+        .find(|l| !l.trim().is_empty())
+        .map_or_else(|| status.to_string(), str::to_owned)
 }
 
 /// `EXECUTOR --engine-id`: one line naming the engine, `None` for an engine with no
@@ -50,12 +60,20 @@ pub fn engine_id(executor: &ExecutorBinary) -> Result<Option<String>, CacheError
         return Ok(None);
     }
     if !output.status.success() {
-        return Err(failed(executor, ENGINE_ID, reason(output.status, &output.stderr)));
+        return Err(failed(
+            executor,
+            ENGINE_ID,
+            reason(output.status, &output.stderr),
+        ));
     }
     let id = String::from_utf8(output.stdout).unwrap_or_default();
     let id = id.trim_end_matches('\n');
     if id.is_empty() || id.contains('\n') || id.len() > 1024 {
-        return Err(failed(executor, ENGINE_ID, format!("printed {id:?}, not one line")));
+        return Err(failed(
+            executor,
+            ENGINE_ID,
+            format!("printed {id:?}, not one line"),
+        ));
     }
     Ok(Some(id.to_owned()))
 }

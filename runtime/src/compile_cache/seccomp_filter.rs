@@ -13,15 +13,71 @@ use libseccomp::{ScmpAction, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, S
 
 /// Refused with EPERM.
 const DENIED: &[&str] = &[
-    "execve", "fork", "vfork", "socket", "socketpair", "ptrace", "process_vm_readv", "process_vm_writev",
-    "pidfd_getfd", "pidfd_open", "kill", "tkill", "mount", "umount2", "pivot_root", "chroot", "unshare", "setns",
-    "open_tree", "move_mount", "fsopen", "fsmount", "fspick", "mount_setattr", "mknod", "mknodat", "keyctl",
-    "add_key", "request_key", "bpf", "perf_event_open", "userfaultfd", "io_uring_setup", "io_uring_enter",
-    "io_uring_register", "open_by_handle_at", "name_to_handle_at", "kexec_load", "kexec_file_load",
-    "init_module", "finit_module", "delete_module", "reboot", "swapon", "swapoff", "acct", "quotactl",
-    "syslog", "iopl", "ioperm", "fanotify_init", "personality", "setuid", "setgid", "setreuid", "setregid",
-    "setresuid", "setresgid", "setgroups", "capset", "sethostname", "setdomainname", "settimeofday",
-    "clock_settime", "adjtimex",
+    "execve",
+    "fork",
+    "vfork",
+    "socket",
+    "socketpair",
+    "ptrace",
+    "process_vm_readv",
+    "process_vm_writev",
+    "pidfd_getfd",
+    "pidfd_open",
+    "kill",
+    "tkill",
+    "mount",
+    "umount2",
+    "pivot_root",
+    "chroot",
+    "unshare",
+    "setns",
+    "open_tree",
+    "move_mount",
+    "fsopen",
+    "fsmount",
+    "fspick",
+    "mount_setattr",
+    "mknod",
+    "mknodat",
+    "keyctl",
+    "add_key",
+    "request_key",
+    "bpf",
+    "perf_event_open",
+    "userfaultfd",
+    "io_uring_setup",
+    "io_uring_enter",
+    "io_uring_register",
+    "open_by_handle_at",
+    "name_to_handle_at",
+    "kexec_load",
+    "kexec_file_load",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "reboot",
+    "swapon",
+    "swapoff",
+    "acct",
+    "quotactl",
+    "syslog",
+    "iopl",
+    "ioperm",
+    "fanotify_init",
+    "personality",
+    "setuid",
+    "setgid",
+    "setreuid",
+    "setregid",
+    "setresuid",
+    "setresgid",
+    "setgroups",
+    "capset",
+    "sethostname",
+    "setdomainname",
+    "settimeofday",
+    "clock_settime",
+    "adjtimex",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -41,16 +97,23 @@ pub fn build() -> Result<Vec<libc::sock_filter>, FilterError> {
     }
     // Threads only: clone without CLONE_THREAD makes a process.
     let clone = ScmpSyscall::from_name("clone").map_err(|e| err(&e))?;
-    let no_thread = ScmpArgCompare::new(0, ScmpCompareOp::MaskedEqual(libc::CLONE_THREAD as u64), 0);
-    filter.add_rule_conditional(deny, clone, &[no_thread]).map_err(|e| err(&e))?;
+    let no_thread =
+        ScmpArgCompare::new(0, ScmpCompareOp::MaskedEqual(libc::CLONE_THREAD as u64), 0);
+    filter
+        .add_rule_conditional(deny, clone, &[no_thread])
+        .map_err(|e| err(&e))?;
     // clone3's flags are behind a pointer: ENOSYS makes libc fall back to clone.
     if let Ok(clone3) = ScmpSyscall::from_name("clone3") {
-        filter.add_rule(ScmpAction::Errno(libc::ENOSYS), clone3).map_err(|e| err(&e))?;
+        filter
+            .add_rule(ScmpAction::Errno(libc::ENOSYS), clone3)
+            .map_err(|e| err(&e))?;
     }
     let mut bpf = tempfile::tempfile().map_err(|e| err(&e))?;
     filter.export_bpf(&bpf).map_err(|e| err(&e))?;
     let mut bytes = Vec::new();
-    bpf.seek(SeekFrom::Start(0)).and_then(|_| bpf.read_to_end(&mut bytes)).map_err(|e| err(&e))?;
+    bpf.seek(SeekFrom::Start(0))
+        .and_then(|_| bpf.read_to_end(&mut bytes))
+        .map_err(|e| err(&e))?;
     Ok(instructions(&bytes))
 }
 
@@ -72,6 +135,10 @@ mod tests {
     #[test]
     fn builds_a_nonempty_program() {
         let program = super::build().expect("filter");
-        assert!(program.len() > super::DENIED.len(), "{} instructions", program.len());
+        assert!(
+            program.len() > super::DENIED.len(),
+            "{} instructions",
+            program.len()
+        );
     }
 }

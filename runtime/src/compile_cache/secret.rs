@@ -31,7 +31,10 @@ pub fn load_or_create(layout: &Layout) -> Result<Secret, CacheError> {
     match std::fs::hard_link(tmp.path(), &path) {
         Ok(()) => Ok(Secret(bytes)),
         Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
-            read(&path)?.ok_or_else(|| CacheError::Unsafe { path, reason: "secret vanished".into() })
+            read(&path)?.ok_or_else(|| CacheError::Unsafe {
+                path,
+                reason: "secret vanished".into(),
+            })
         }
         Err(err) => Err(CacheError::Io { path, source: err }),
     }
@@ -40,13 +43,25 @@ pub fn load_or_create(layout: &Layout) -> Result<Secret, CacheError> {
 /// `None` if there is no secret yet; an unreadable or malformed one is an error (removing
 /// it would silently invalidate every entry, so an operator should look).
 fn read(path: &std::path::Path) -> Result<Option<Secret>, CacheError> {
-    let mut file = match OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW).open(path) {
+    let mut file = match OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+    {
         Ok(file) => file,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(err) => return Err(CacheError::Io { path: path.to_path_buf(), source: err }),
+        Err(err) => {
+            return Err(CacheError::Io {
+                path: path.to_path_buf(),
+                source: err,
+            })
+        }
     };
     let mut bytes = Vec::with_capacity(33);
-    Read::by_ref(&mut file).take(33).read_to_end(&mut bytes).map_err(CacheError::io(path))?;
+    Read::by_ref(&mut file)
+        .take(33)
+        .read_to_end(&mut bytes)
+        .map_err(CacheError::io(path))?;
     let bytes: [u8; 32] = bytes.try_into().map_err(|_| CacheError::Unsafe {
         path: path.to_path_buf(),
         reason: "the secret is not 32 bytes; remove it (and the entries) to start over".into(),

@@ -57,9 +57,13 @@ impl Settings {
         if var("RUNW_CACHE").as_deref() == Some("off") {
             return Ok(None);
         }
-        let parse = |name: &'static str, what: &'static str, parse: fn(&str) -> Option<u64>| match var(name) {
-            None => Ok(None),
-            Some(value) => parse(&value).map(Some).ok_or(BadSetting { name, value, what }),
+        let parse = |name: &'static str, what: &'static str, parse: fn(&str) -> Option<u64>| {
+            match var(name) {
+                None => Ok(None),
+                Some(value) => parse(&value)
+                    .map(Some)
+                    .ok_or(BadSetting { name, value, what }),
+            }
         };
         let size = "a size (bytes, or a number with K, M or G)";
         let cpus = std::thread::available_parallelism().map_or(1, usize::from);
@@ -75,7 +79,9 @@ impl Settings {
                 })?
                 .map_or(DEFAULT_TIMEOUT, Duration::from_secs),
                 memory: parse("RUNW_COMPILE_MEMORY", size, parse_size)?.unwrap_or(DEFAULT_MEMORY),
-                jobs: jobs.map_or((cpus / 2).max(1), |n| usize::try_from(n).unwrap_or(usize::MAX)),
+                jobs: jobs.map_or((cpus / 2).max(1), |n| {
+                    usize::try_from(n).unwrap_or(usize::MAX)
+                }),
             },
         }))
     }
@@ -98,7 +104,11 @@ mod tests {
     use super::*;
 
     fn settings(vars: &[(&str, &str)]) -> Result<Option<Settings>, BadSetting> {
-        Settings::from_lookup(|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned()))
+        Settings::from_lookup(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
     }
 
     #[test]
@@ -118,18 +128,37 @@ mod tests {
         assert_eq!(default.dir, PathBuf::from(DEFAULT_DIR));
         assert_eq!(default.limits.timeout, DEFAULT_TIMEOUT);
         assert!(default.limits.jobs >= 1);
-        let set = settings(&[("RUNW_COMPILE_TIMEOUT", "5"), ("RUNW_COMPILE_MEMORY", "512M"), ("RUNW_COMPILE_JOBS", "3")])
-            .expect("valid")
-            .expect("on");
-        assert_eq!(set.limits, CompileLimits { timeout: Duration::from_secs(5), memory: 512 << 20, jobs: 3 });
+        let set = settings(&[
+            ("RUNW_COMPILE_TIMEOUT", "5"),
+            ("RUNW_COMPILE_MEMORY", "512M"),
+            ("RUNW_COMPILE_JOBS", "3"),
+        ])
+        .expect("valid")
+        .expect("on");
+        assert_eq!(
+            set.limits,
+            CompileLimits {
+                timeout: Duration::from_secs(5),
+                memory: 512 << 20,
+                jobs: 3
+            }
+        );
         assert_eq!(settings(&[("RUNW_CACHE", "off")]), Ok(None));
     }
 
     #[test]
     fn bad_values_name_the_variable() {
-        for (name, value) in [("RUNW_COMPILE_TIMEOUT", "0"), ("RUNW_COMPILE_JOBS", "x"), ("RUNW_CACHE_MAX", "1T")] {
+        for (name, value) in [
+            ("RUNW_COMPILE_TIMEOUT", "0"),
+            ("RUNW_COMPILE_JOBS", "x"),
+            ("RUNW_CACHE_MAX", "1T"),
+        ] {
             let err = settings(&[(name, value)]).expect_err("invalid");
-            assert!(err.to_string().starts_with(&format!("{name}={value:?} is not")), "{err}");
+            assert!(
+                err.to_string()
+                    .starts_with(&format!("{name}={value:?} is not")),
+                "{err}"
+            );
         }
     }
 }

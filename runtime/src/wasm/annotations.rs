@@ -9,7 +9,10 @@ use std::collections::HashMap;
 
 pub const HANDLER: &str = "run.oci.handler";
 pub const VARIANT: &str = "module.wasm.image/variant";
-const SANDBOX_KEYS: [&str; 2] = ["io.kubernetes.cri.container-type", "io.kubernetes.cri-o.ContainerType"];
+const SANDBOX_KEYS: [&str; 2] = [
+    "io.kubernetes.cri.container-type",
+    "io.kubernetes.cri-o.ContainerType",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Handler {
@@ -25,7 +28,10 @@ pub fn handler(annotations: Option<&HashMap<String, String>>) -> Handler {
     let Some(annotations) = annotations else {
         return Handler::Linux;
     };
-    if SANDBOX_KEYS.iter().any(|key| annotations.get(*key).is_some_and(|v| v == "sandbox")) {
+    if SANDBOX_KEYS
+        .iter()
+        .any(|key| annotations.get(*key).is_some_and(|v| v == "sandbox"))
+    {
         return Handler::Linux;
     }
     if let Some(value) = annotations.get(HANDLER) {
@@ -47,7 +53,10 @@ mod tests {
     use super::*;
 
     fn of(pairs: &[(&str, &str)]) -> Handler {
-        let map = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         handler(Some(&map))
     }
 
@@ -64,15 +73,24 @@ mod tests {
 
     #[test]
     fn run_oci_handler_decides_when_both_are_present() {
-        assert_eq!(of(&[(HANDLER, "wasm-smart"), (VARIANT, "compat")]), Handler::Smart);
-        assert_eq!(of(&[(HANDLER, "krun"), (VARIANT, "compat")]), Handler::Linux);
+        assert_eq!(
+            of(&[(HANDLER, "wasm-smart"), (VARIANT, "compat")]),
+            Handler::Smart
+        );
+        assert_eq!(
+            of(&[(HANDLER, "krun"), (VARIANT, "compat")]),
+            Handler::Linux
+        );
     }
 
     #[test]
     fn sandbox_containers_are_always_linux() {
         for key in SANDBOX_KEYS {
             assert_eq!(of(&[(key, "sandbox"), (VARIANT, "compat")]), Handler::Linux);
-            assert_eq!(of(&[(key, "container"), (VARIANT, "compat")]), Handler::Wasm);
+            assert_eq!(
+                of(&[(key, "container"), (VARIANT, "compat")]),
+                Handler::Wasm
+            );
         }
     }
 }

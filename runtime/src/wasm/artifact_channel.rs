@@ -9,7 +9,8 @@ use std::io::{IoSlice, IoSliceMut};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 use nix::sys::socket::{
-    recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType,
+    recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags,
+    SockFlag, SockType,
 };
 
 /// The longest digest a message carries (BLAKE3 hex is 64 bytes).
@@ -21,7 +22,12 @@ pub struct Sender(OwnedFd);
 pub struct Receiver(OwnedFd);
 
 pub fn pair() -> std::io::Result<(Sender, Receiver)> {
-    let (a, b) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)?;
+    let (a, b) = socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )?;
     Ok((Sender(a), Receiver(b)))
 }
 
@@ -30,7 +36,13 @@ impl Sender {
     pub fn send(self, artifact: &OwnedFd, module_digest: &str) -> std::io::Result<()> {
         let fds = [artifact.as_raw_fd()];
         let iov = [IoSlice::new(module_digest.as_bytes())];
-        sendmsg::<()>(self.0.as_raw_fd(), &iov, &[ControlMessage::ScmRights(&fds)], MsgFlags::empty(), None)?;
+        sendmsg::<()>(
+            self.0.as_raw_fd(),
+            &iov,
+            &[ControlMessage::ScmRights(&fds)],
+            MsgFlags::empty(),
+            None,
+        )?;
         Ok(())
     }
 }
@@ -41,7 +53,13 @@ impl Receiver {
         let mut digest = [0u8; MAX_DIGEST];
         let mut iov = [IoSliceMut::new(&mut digest)];
         let mut space = nix::cmsg_space!([RawFd; 1]);
-        let msg = recvmsg::<()>(self.0.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_DONTWAIT).ok()?;
+        let msg = recvmsg::<()>(
+            self.0.as_raw_fd(),
+            &mut iov,
+            Some(&mut space),
+            MsgFlags::MSG_DONTWAIT,
+        )
+        .ok()?;
         let bytes = msg.bytes;
         let fd = msg.cmsgs().ok()?.find_map(|c| match c {
             ControlMessageOwned::ScmRights(fds) => fds.first().copied(),
@@ -65,10 +83,14 @@ mod tests {
         let mut file = tempfile::tempfile().expect("tempfile");
         file.write_all(b"artifact").expect("write");
         file.rewind().expect("rewind");
-        sender.send(&file.try_clone().expect("dup").into(), "ab12").expect("send");
+        sender
+            .send(&file.try_clone().expect("dup").into(), "ab12")
+            .expect("send");
         let (fd, digest) = receiver.try_receive().expect("received");
         let mut text = String::new();
-        std::fs::File::from(fd).read_to_string(&mut text).expect("read");
+        std::fs::File::from(fd)
+            .read_to_string(&mut text)
+            .expect("read");
         assert_eq!((text.as_str(), digest.as_str()), ("artifact", "ab12"));
     }
 }

@@ -25,14 +25,25 @@ pub fn resolve(spec: &Spec) -> Result<Entrypoint, String> {
     let (path, function) = locate(spec, &|p: &Path| p.is_file())?;
     let kind = runw_shared::module_kind::of_file(&path)
         .map_err(|err| format!("cannot read entrypoint {}: {err}", path.display()))?;
-    Ok(Entrypoint { path, function, kind })
+    Ok(Entrypoint {
+        path,
+        function,
+        kind,
+    })
 }
 
 /// Finds `process.args[0]` as execvp would, `is_file` telling which container paths are
 /// files (relative ones are relative to `process.cwd`); returns the path and the function.
-pub fn locate(spec: &Spec, is_file: &dyn Fn(&Path) -> bool) -> Result<(PathBuf, Option<String>), String> {
+pub fn locate(
+    spec: &Spec,
+    is_file: &dyn Fn(&Path) -> bool,
+) -> Result<(PathBuf, Option<String>), String> {
     let process = spec.process().as_ref().ok_or("the spec has no process")?;
-    let given = process.args().as_ref().and_then(|a| a.first()).ok_or("process.args is empty")?;
+    let given = process
+        .args()
+        .as_ref()
+        .and_then(|a| a.first())
+        .ok_or("process.args is empty")?;
     let env_path = path_of(spec);
     // `file#func` selects a function, unless a file of that exact name exists.
     let (name, function) = match given.rsplit_once('#') {
@@ -48,7 +59,11 @@ pub fn locate(spec: &Spec, is_file: &dyn Fn(&Path) -> bool) -> Result<(PathBuf, 
 /// Why `name` is not an entrypoint: missing, or there but not a regular file.
 fn not_found(name: &str) -> String {
     use std::os::unix::fs::FileTypeExt;
-    let meta = if name.contains('/') { std::fs::metadata(name) } else { Err(std::io::ErrorKind::NotFound.into()) };
+    let meta = if name.contains('/') {
+        std::fs::metadata(name)
+    } else {
+        Err(std::io::ErrorKind::NotFound.into())
+    };
     let kind = match meta.map(|m| m.file_type()) {
         Ok(t) if t.is_fifo() => "a FIFO",
         Ok(t) if t.is_char_device() => "a character device",
@@ -63,7 +78,10 @@ fn not_found(name: &str) -> String {
 /// `PATH` from `process.env`, or the usual default.
 fn path_of(spec: &Spec) -> &str {
     let env = spec.process().as_ref().and_then(|p| p.env().as_ref());
-    env.into_iter().flatten().find_map(|e| e.strip_prefix("PATH=")).unwrap_or(DEFAULT_PATH)
+    env.into_iter()
+        .flatten()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or(DEFAULT_PATH)
 }
 
 /// Where execvp would find program `name` in the container (run after pivot_root), through

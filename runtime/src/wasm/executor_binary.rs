@@ -47,7 +47,10 @@ pub enum ExecutorBinaryError {
     #[error("no wasm executor installed (looked for {DEFAULT} and the others in {LIBEXEC}/ and beside runw)")]
     NotFound,
     #[error("cannot open wasm executor {path}: {source}")]
-    Open { path: PathBuf, source: std::io::Error },
+    Open {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// An executor opened for exec: its descriptor and the name it runs under.
@@ -59,7 +62,10 @@ pub struct ExecutorBinary {
 /// Finds the executor and opens it `O_PATH` through a read-only private mount.
 pub fn open() -> Result<ExecutorBinary, ExecutorBinaryError> {
     let path = locate().ok_or(ExecutorBinaryError::NotFound)?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let fd = open_read_only(&path).map_err(|source| ExecutorBinaryError::Open { path, source })?;
     Ok(ExecutorBinary { fd, name })
 }
@@ -70,8 +76,13 @@ fn locate() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("RUNW_EXECUTOR") {
         return Some(PathBuf::from(path));
     }
-    let beside_runw = std::env::current_exe().ok().and_then(|exe| exe.parent().map(Path::to_path_buf));
-    let dirs: Vec<PathBuf> = [Some(PathBuf::from(LIBEXEC)), beside_runw].into_iter().flatten().collect();
+    let beside_runw = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(Path::to_path_buf));
+    let dirs: Vec<PathBuf> = [Some(PathBuf::from(LIBEXEC)), beside_runw]
+        .into_iter()
+        .flatten()
+        .collect();
     let installed: Vec<PathBuf> = KNOWN
         .iter()
         .filter_map(|name| dirs.iter().map(|dir| dir.join(name)).find(|p| p.is_file()))
@@ -84,12 +95,19 @@ fn choose(installed: Vec<PathBuf>) -> Option<PathBuf> {
     if installed.len() <= 1 {
         return installed.into_iter().next();
     }
-    installed.into_iter().find(|p| p.file_name().is_some_and(|n| n == DEFAULT))
+    installed
+        .into_iter()
+        .find(|p| p.file_name().is_some_and(|n| n == DEFAULT))
 }
 
 fn open_read_only(path: &Path) -> std::io::Result<OwnedFd> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().ok_or_else(|| std::io::Error::from_raw_os_error(libc::EISDIR))?;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::from_raw_os_error(libc::EISDIR))?;
     let tree = read_only_tree::open(dir)?;
     read_only_tree::open_in(&tree, Path::new(name), libc::O_PATH)
 }
@@ -100,7 +118,11 @@ mod tests {
 
     #[test]
     fn one_installed_executor_is_used_whatever_the_default() {
-        let other = KNOWN.iter().find(|n| **n != DEFAULT).copied().unwrap_or("wasmer-exec");
+        let other = KNOWN
+            .iter()
+            .find(|n| **n != DEFAULT)
+            .copied()
+            .unwrap_or("wasmer-exec");
         let only = PathBuf::from("/usr/libexec/runw").join(other);
         assert_eq!(choose(vec![only.clone()]), Some(only));
     }

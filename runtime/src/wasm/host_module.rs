@@ -50,19 +50,33 @@ struct HostView {
 impl HostView {
     fn of(spec: &Spec, bundle: &Path) -> Option<HostView> {
         let root = spec.root().as_ref()?.path();
-        let rootfs = if root.is_absolute() { root.clone() } else { bundle.join(root) };
-        let cwd = spec.process().as_ref().map_or_else(|| PathBuf::from("/"), |p| p.cwd().clone());
+        let rootfs = if root.is_absolute() {
+            root.clone()
+        } else {
+            bundle.join(root)
+        };
+        let cwd = spec
+            .process()
+            .as_ref()
+            .map_or_else(|| PathBuf::from("/"), |p| p.cwd().clone());
         let mut binds: Vec<(PathBuf, PathBuf)> = spec
             .mounts()
             .iter()
             .flatten()
             .filter(|m| {
                 m.typ().as_deref() == Some("bind")
-                    || m.options().iter().flatten().any(|o| o == "bind" || o == "rbind")
+                    || m.options()
+                        .iter()
+                        .flatten()
+                        .any(|o| o == "bind" || o == "rbind")
             })
             .filter_map(|m| {
                 let source = m.source().as_ref()?;
-                let source = if source.is_absolute() { source.clone() } else { bundle.join(source) };
+                let source = if source.is_absolute() {
+                    source.clone()
+                } else {
+                    bundle.join(source)
+                };
                 Some((m.destination().clone(), source))
             })
             .collect();
@@ -82,8 +96,15 @@ impl HostView {
             .binds
             .iter()
             .find_map(|(dest, source)| Some((source.as_path(), absolute.strip_prefix(dest).ok()?)))
-            .unwrap_or((self.rootfs.as_path(), absolute.strip_prefix("/").unwrap_or(&absolute)));
-        let rest = if rest.components().all(|c| c == Component::CurDir) { Path::new(".") } else { rest };
+            .unwrap_or((
+                self.rootfs.as_path(),
+                absolute.strip_prefix("/").unwrap_or(&absolute),
+            ));
+        let rest = if rest.components().all(|c| c == Component::CurDir) {
+            Path::new(".")
+        } else {
+            rest
+        };
         open_in_root(root, rest)
     }
 }
@@ -92,10 +113,17 @@ impl HostView {
 /// descriptor (opening nothing: no FIFO blocks, no device is touched).
 fn open_in_root(root: &Path, rest: &Path) -> Option<OwnedFd> {
     let path = OFlag::O_PATH | OFlag::O_CLOEXEC;
-    let dir = nix::fcntl::open(root, path | OFlag::O_DIRECTORY, nix::sys::stat::Mode::empty()).ok()?;
+    let dir = nix::fcntl::open(
+        root,
+        path | OFlag::O_DIRECTORY,
+        nix::sys::stat::Mode::empty(),
+    )
+    .ok()?;
     // SAFETY: open returned a new descriptor that nothing else owns.
     let dir = unsafe { OwnedFd::from_raw_fd(dir) };
-    let how = OpenHow::new().flags(path).resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+    let how = OpenHow::new()
+        .flags(path)
+        .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
     let fd = nix::fcntl::openat2(dir.as_raw_fd(), rest, how).ok()?;
     // SAFETY: openat2 returned a new descriptor that nothing else owns.
     Some(unsafe { OwnedFd::from_raw_fd(fd) })
@@ -147,10 +175,23 @@ mod tests {
         std::fs::write(bundle.path().join("rootfs/bin/p.wasm"), WASM).expect("write");
         std::fs::write(bundle.path().join("rootfs/bin/sh"), b"\x7fELF").expect("write");
         let mounts = serde_json::json!([]);
-        assert_eq!(read(&spec_with(&["/app/m.wasm"], mounts.clone()), bundle.path()).as_deref(), Some(WASM));
-        assert_eq!(read(&spec_with(&["./m.wasm"], mounts.clone()), bundle.path()).as_deref(), Some(WASM));
-        assert_eq!(read(&spec_with(&["p.wasm"], mounts.clone()), bundle.path()).as_deref(), Some(WASM));
-        assert_eq!(read(&spec_with(&["sh"], mounts), bundle.path()), None, "not wasm");
+        assert_eq!(
+            read(&spec_with(&["/app/m.wasm"], mounts.clone()), bundle.path()).as_deref(),
+            Some(WASM)
+        );
+        assert_eq!(
+            read(&spec_with(&["./m.wasm"], mounts.clone()), bundle.path()).as_deref(),
+            Some(WASM)
+        );
+        assert_eq!(
+            read(&spec_with(&["p.wasm"], mounts.clone()), bundle.path()).as_deref(),
+            Some(WASM)
+        );
+        assert_eq!(
+            read(&spec_with(&["sh"], mounts), bundle.path()),
+            None,
+            "not wasm"
+        );
     }
 
     #[test]
@@ -158,16 +199,30 @@ mod tests {
         let bundle = tempfile::tempdir().expect("tempdir");
         let host = tempfile::tempdir().expect("tempdir");
         std::fs::create_dir_all(bundle.path().join("rootfs/app")).expect("mkdir");
-        std::fs::write(bundle.path().join("rootfs/app/m.wasm"), b"\0asm\x01\0\0\0shadowed").expect("write");
+        std::fs::write(
+            bundle.path().join("rootfs/app/m.wasm"),
+            b"\0asm\x01\0\0\0shadowed",
+        )
+        .expect("write");
         std::fs::write(host.path().join("m.wasm"), WASM).expect("write");
         let mounts = serde_json::json!([{"destination": "/app", "type": "bind", "source": host.path(), "options": ["rbind"]}]);
-        assert_eq!(read(&spec_with(&["/app/m.wasm"], mounts), bundle.path()).as_deref(), Some(WASM));
+        assert_eq!(
+            read(&spec_with(&["/app/m.wasm"], mounts), bundle.path()).as_deref(),
+            Some(WASM)
+        );
 
         // An absolute symlink resolves inside the rootfs, not on the host.
         let outside = host.path().join("outside.wasm");
         std::fs::write(&outside, WASM).expect("write");
-        std::os::unix::fs::symlink(&outside, bundle.path().join("rootfs/app/link.wasm")).expect("symlink");
-        assert_eq!(read(&spec_with(&["/app/link.wasm"], serde_json::json!([])), bundle.path()), None);
+        std::os::unix::fs::symlink(&outside, bundle.path().join("rootfs/app/link.wasm"))
+            .expect("symlink");
+        assert_eq!(
+            read(
+                &spec_with(&["/app/link.wasm"], serde_json::json!([])),
+                bundle.path()
+            ),
+            None
+        );
     }
 }
 
@@ -180,7 +235,8 @@ mod special_files {
         let bundle = tempfile::tempdir().expect("tempdir");
         std::fs::create_dir_all(bundle.path().join("rootfs")).expect("mkdir");
         let fifo = bundle.path().join("rootfs/m.wasm");
-        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o644)).expect("mkfifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o644))
+            .expect("mkfifo");
         let json = serde_json::json!({"ociVersion": "1.0.2", "root": {"path": "rootfs"},
             "process": {"args": ["/m.wasm"], "cwd": "/", "user": {"uid": 0, "gid": 0}}});
         let spec: Spec = serde_json::from_value(json).expect("spec");

@@ -22,13 +22,17 @@ use super::guest_view::GuestView;
 pub fn task(spec: &Spec, module: PathBuf, function: Option<String>) -> Task {
     let process = spec.process().as_ref();
     let strings = |v: Option<&Vec<String>>| -> Vec<OsString> {
-        v.map(|v| v.iter().map(OsString::from).collect()).unwrap_or_default()
+        v.map(|v| v.iter().map(OsString::from).collect())
+            .unwrap_or_default()
     };
     let mut args = strings(process.and_then(|p| p.args().as_ref()));
     if let (Some(first), Some(_)) = (args.first_mut(), &function) {
         // argv[0] is the module path as given, without the `#function` selector.
         let given = first.as_bytes();
-        let cut = given.iter().rposition(|&b| b == b'#').unwrap_or(given.len());
+        let cut = given
+            .iter()
+            .rposition(|&b| b == b'#')
+            .unwrap_or(given.len());
         *first = OsString::from_vec(given[..cut].to_vec());
     }
     Task {
@@ -65,7 +69,8 @@ pub fn exec(
             module_digest: artifact.module_digest.clone(),
         });
     }
-    let to_c = |s: &[u8]| CString::new(s).map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL));
+    let to_c =
+        |s: &[u8]| CString::new(s).map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL));
     let mut argv = Vec::with_capacity(task.args.len() + task.preopens.len() * 2 + 4);
     for arg in std::iter::once(OsString::from(&executor.name)).chain(task.to_args()) {
         match to_c(arg.as_bytes()) {
@@ -80,7 +85,13 @@ pub fn exec(
             Err(err) => return err,
         }
     }
-    match nix::unistd::execveat(Some(executor.fd.as_raw_fd()), c"", &argv, &envp, AtFlags::AT_EMPTY_PATH) {
+    match nix::unistd::execveat(
+        Some(executor.fd.as_raw_fd()),
+        c"",
+        &argv,
+        &envp,
+        AtFlags::AT_EMPTY_PATH,
+    ) {
         Ok(never) => match never {},
         Err(errno) => std::io::Error::from(errno),
     }
@@ -92,12 +103,19 @@ pub fn exec(
 /// running a wasm module or a data file as a shell script). Returns only on failure, with
 /// the reason (`exec /x: Exec format error`).
 pub fn exec_linux(spec: &Spec) -> String {
-    let Some(args) = spec.process().as_ref().and_then(|p| p.args().as_ref()).filter(|a| !a.is_empty()) else {
+    let Some(args) = spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.args().as_ref())
+        .filter(|a| !a.is_empty())
+    else {
         return "process.args is empty".into();
     };
     let name = &args[0];
     let argv: Result<Vec<CString>, _> = args.iter().map(|a| CString::new(a.as_bytes())).collect();
-    let Ok(argv) = argv else { return format!("exec {name}: an argument holds a NUL byte") };
+    let Ok(argv) = argv else {
+        return format!("exec {name}: an argument holds a NUL byte");
+    };
     let program = entrypoint::find_program(spec, name).unwrap_or_else(|| PathBuf::from(name));
     let Ok(program) = CString::new(program.into_os_string().into_vec()) else {
         return format!("exec {name}: the path holds a NUL byte");
