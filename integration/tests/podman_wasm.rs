@@ -77,7 +77,8 @@ fn stop_is_prompt() {
     let image = podman.build_wasm_image(&guest("busy_loop"));
     let name = unique_id("pmbusy");
     podman.ok(&["run", "-d", "--name", &name, "--annotation", COMPAT, &image]);
-    std::thread::sleep(Duration::from_millis(300));
+    // Stop once the guest runs (it announces itself), not after a guessed delay.
+    wait_for_log(podman, &name, "spinning\n");
     let begun = Instant::now();
     podman.ok(&["stop", &name]);
     let took = begun.elapsed();
@@ -86,4 +87,20 @@ fn stop_is_prompt() {
     assert_eq!(state.stdout.trim(), "143");
     assert_eq!(podman.ok(&["logs", &name]).stdout, "spinning\n");
     podman.ok(&["rm", &name]);
+}
+
+/// Waits (up to 10 s) until container `name`'s log reads `expected`.
+fn wait_for_log(podman: &Podman, name: &str, expected: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let logs = podman.ok(&["logs", name]).stdout;
+        if logs == expected {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{name} never logged {expected:?}: {logs:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
