@@ -3,6 +3,7 @@
 //! An executor has three modes, chosen by its first argument:
 //!
 //! ```text
+//! EXECUTOR --version         print `NAME VERSION (ENGINE VERSION)` and exit 0
 //! EXECUTOR --engine-id       print the engine's identity (see [`Engine::id`]) and exit 0,
 //!                            or exit NO_COMPILED_FORM for an engine that has nothing to cache
 //! EXECUTOR --precompile      compile the module read from stdin, write the artifact to stdout
@@ -23,6 +24,8 @@ use std::process::ExitCode;
 
 use crate::{digest, exit_code, signals, PrecompiledRef, Task};
 
+/// Prints the executor's and its engine's versions.
+pub const VERSION: &str = "--version";
 /// Prints the engine identity.
 pub const ENGINE_ID: &str = "--engine-id";
 /// Compiles stdin to stdout.
@@ -44,11 +47,13 @@ pub trait Engine {
     fn run(&self, task: &Task, precompiled: Option<Vec<u8>>) -> u8;
 }
 
-/// Runs executor `name` on `engine`; returns the process's exit status.
-pub fn run(name: &str, engine: &impl Engine) -> ExitCode {
+/// Runs executor `name` on `engine`, which is `engine_version` (e.g. `wasmtime 48.0.0`);
+/// returns the process's exit status.
+pub fn run(name: &str, engine_version: &str, engine: &impl Engine) -> ExitCode {
     name_this_process(name);
     let first = std::env::args_os().nth(1);
     match first.as_ref().and_then(|a| a.to_str()) {
+        Some(VERSION) => return print_version(name, engine_version),
         Some(ENGINE_ID) => return print_id(name, engine),
         Some(PRECOMPILE) => return precompile(name, engine),
         _ => {}
@@ -158,6 +163,18 @@ impl Drop for StdinModule {
         if let StdinModule::Mapped { addr, len } = self {
             // SAFETY: unmaps exactly the mapping this value owns.
             unsafe { libc::munmap(*addr, *len) };
+        }
+    }
+}
+
+/// `wasmtime-exec 0.1.0 (wasmtime 48.0.0)`: what `runw --version` shows of its executor.
+fn print_version(name: &str, engine_version: &str) -> ExitCode {
+    let version = env!("CARGO_PKG_VERSION");
+    match writeln!(std::io::stdout(), "{name} {version} ({engine_version})") {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("{name}: cannot write the version: {err}");
+            ExitCode::from(exit_code::BAD_TASK)
         }
     }
 }

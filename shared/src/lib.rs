@@ -14,6 +14,7 @@
 pub mod digest;
 pub mod executor_main;
 pub mod exit_code;
+pub mod lockfile;
 pub mod module_kind;
 pub mod signals;
 pub mod task;

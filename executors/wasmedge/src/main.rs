@@ -6,5 +6,9 @@
 mod engine;
 
 fn main() -> std::process::ExitCode {
-    runw_shared::executor_main::run("wasmedge-exec", &engine::WasmEdge)
+    runw_shared::executor_main::run(
+        "wasmedge-exec",
+        env!("RUNW_ENGINE_VERSION"),
+        &engine::WasmEdge,
+    )
 }

@@ -8,5 +8,9 @@ mod hard_links;
 mod preopen_fs;
 
 fn main() -> std::process::ExitCode {
-    runw_shared::executor_main::run("wasmer-exec", &engine::Wasmer::new())
+    runw_shared::executor_main::run(
+        "wasmer-exec",
+        env!("RUNW_ENGINE_VERSION"),
+        &engine::Wasmer::new(),
+    )
 }

@@ -6,5 +6,9 @@
 mod engine;
 
 fn main() -> std::process::ExitCode {
-    runw_shared::executor_main::run("wasmtime-exec", &engine::Wasmtime::new())
+    runw_shared::executor_main::run(
+        "wasmtime-exec",
+        env!("RUNW_ENGINE_VERSION"),
+        &engine::Wasmtime::new(),
+    )
 }
