@@ -10,10 +10,11 @@ use liboci_cli::{CommonCmd, GlobalOpts, StandardCmd};
 
 use crate::commands::cache::Cache;
 use crate::commands::completion::Completion;
+use crate::commands::man::Man;
 
 /// runw: an OCI container runtime for Linux containers and WASI WebAssembly modules.
 #[derive(Parser, Debug)]
-#[command(name = "runw", version = crate::version::SHORT, long_version = crate::version::LONG)]
+#[command(name = "runw", version = crate::version::SHORT)]
 #[command(args_override_self = true)]
 pub struct Opts {
     #[command(flatten)]
@@ -33,11 +34,14 @@ pub enum Command {
     Completion(Completion),
     /// Look at or empty the compile cache of wasm modules
     Cache(Cache),
+    /// Write runw's manual pages (packages install these)
+    #[command(hide = true)]
+    Man(Man),
 }
 
-/// runw's command line as clap sees it, with runc's `kill` default.
+/// runw's command line as clap sees it, with runc's `kill` default and runw's help text.
 pub fn command() -> clap::Command {
-    Opts::command().mut_subcommand("kill", |kill| {
+    crate::help_text::apply(Opts::command()).mut_subcommand("kill", |kill| {
         kill.mut_arg("signal", |signal| {
             signal.required(false).default_value("SIGTERM")
         })
@@ -45,8 +49,15 @@ pub fn command() -> clap::Command {
 }
 
 /// Parses this process's command line, exiting with clap's message when it is invalid.
+/// `--version` is answered here: only then is the executor asked for its version.
 pub fn parse() -> Opts {
-    parse_from(std::env::args_os()).unwrap_or_else(|err| err.exit())
+    parse_from(std::env::args_os()).unwrap_or_else(|err| {
+        if err.kind() == clap::error::ErrorKind::DisplayVersion {
+            print!("{}", crate::version::long());
+            std::process::exit(0);
+        }
+        err.exit()
+    })
 }
 
 fn parse_from<I, T>(args: I) -> Result<Opts, clap::Error>

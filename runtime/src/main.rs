@@ -13,6 +13,7 @@ mod default_cgroup;
 mod error_line;
 mod exec_process;
 mod exec_seccomp;
+mod help_text;
 mod init_cause;
 mod logging;
 mod mount_clone;
@@ -87,6 +88,7 @@ fn dispatch(opts: Opts) -> Result<u8> {
         },
         Command::Completion(args) => completion::completion(args)?,
         Command::Cache(args) => cache::cache(args)?,
+        Command::Man(args) => man::man(args)?,
     }
     Ok(0)
 }

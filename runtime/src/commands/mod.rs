@@ -9,6 +9,7 @@ pub mod exec;
 pub mod features;
 pub mod kill;
 pub mod list;
+pub mod man;
 pub mod pause;
 pub mod ps;
 pub mod resume;

@@ -62,6 +62,7 @@ pub struct ExecutorBinary {
 /// Finds the executor and opens it `O_PATH` through a read-only private mount.
 pub fn open() -> Result<ExecutorBinary, ExecutorBinaryError> {
     let path = locate().ok_or(ExecutorBinaryError::NotFound)?;
+    tracing::debug!("wasm executor: {}", path.display());
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -72,7 +73,7 @@ pub fn open() -> Result<ExecutorBinary, ExecutorBinaryError> {
 
 /// `RUNW_EXECUTOR`; else the one executor installed, whichever it is, when a node has
 /// exactly one; else the build's default.
-fn locate() -> Option<PathBuf> {
+pub fn locate() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("RUNW_EXECUTOR") {
         return Some(PathBuf::from(path));
     }
