@@ -92,6 +92,7 @@ impl RunwExecutor {
 
     fn without_cache(spec: &Spec) -> Result<Self, executor_binary::ExecutorBinaryError> {
         let handler = annotations::handler(spec.annotations().as_ref());
+        tracing::debug!("{}", annotations::explain(spec.annotations().as_ref()));
         let executor = match handler {
             Handler::Linux => None,
             Handler::Wasm => Some(Arc::new(executor_binary::open()?)),
@@ -141,9 +142,11 @@ impl RunwExecutor {
     /// Decides Linux or wasm for the process in `spec`, judging the entrypoint by content.
     fn decide(&self, spec: &Spec) -> Result<Option<Task>, String> {
         if self.handler == Handler::Linux {
+            tracing::debug!("runs as Linux: not annotated as wasm");
             return Ok(None);
         }
         let entry = entrypoint::resolve(spec)?;
+        log_decision(self.handler, &entry, self.executor.as_deref());
         match (self.handler, entry.kind) {
             (_, Some(_)) if self.executor.is_none() => Err(format!(
                 "{} is a wasm module but no wasm executor is installed (runw's default is {})",
@@ -220,6 +223,28 @@ impl Executor for RunwExecutor {
     }
 }
 
+/// Says (at debug level) why a container annotated as wasm runs as wasm or Linux.
+fn log_decision(
+    handler: Handler,
+    entry: &entrypoint::Entrypoint,
+    executor: Option<&executor_binary::ExecutorBinary>,
+) {
+    let path = entry.path.display();
+    match (entry.kind, executor) {
+        (Some(kind), Some(executor)) => {
+            tracing::debug!(
+                "entrypoint {path} is wasm ({kind:?}): runs as wasm on {}",
+                executor.name
+            )
+        }
+        (Some(kind), None) => tracing::debug!("entrypoint {path} is wasm ({kind:?}), no executor"),
+        (None, _) if handler == Handler::Smart => {
+            tracing::debug!("entrypoint {path} is not wasm: runs as Linux (-smart annotation)")
+        }
+        (None, _) => tracing::debug!("entrypoint {path} is not wasm, but wasm is required"),
+    }
+}
+
 /// runc's words for a Linux entrypoint that is not there (libcontainer's validation says
 /// "executable 'x' not found in $PATH" of a path too).
 fn missing_program(spec: &Spec) -> Option<String> {
@@ -250,14 +275,24 @@ impl PendingArtifact {
     ) -> Option<(PendingArtifact, Arc<artifact_channel::Receiver>)> {
         let cache = match CompileCache::from_env() {
             Ok(Some(cache)) => cache,
-            Ok(None) => return None,
+            Ok(None) => {
+                tracing::debug!("compile cache: off (RUNW_CACHE=off)");
+                return None;
+            }
             Err(err) => {
                 tracing::warn!("compile cache disabled: {err}");
                 return None;
             }
         };
         let lookup = match cache.lookup(executor, || host_module::open(spec, bundle)) {
-            Ok(lookup) => lookup?,
+            Ok(Some(lookup)) => lookup,
+            Ok(None) => {
+                tracing::debug!(
+                    "compile cache: nothing to look up ({} has no compiled form, or the module is not a file on the host)",
+                    executor.name
+                );
+                return None;
+            }
             Err(err) => {
                 tracing::warn!("compile cache: {err}");
                 return None;
@@ -286,13 +321,16 @@ impl PendingArtifact {
     pub fn deliver(self, container_pid: i32) {
         let artifact = match self.lookup {
             Lookup::Hit(artifact) => Some(artifact),
-            Lookup::Miss(miss) => match miss.compile(&self.executor, container_pid) {
-                Ok(artifact) => artifact,
-                Err(err) => {
-                    tracing::warn!("compile cache: {err}");
-                    None
+            Lookup::Miss(miss) => {
+                tracing::debug!("compile cache: miss, compiling in the container's cgroups");
+                match miss.compile(&self.executor, container_pid) {
+                    Ok(artifact) => artifact,
+                    Err(err) => {
+                        tracing::warn!("compile cache: {err}");
+                        None
+                    }
                 }
-            },
+            }
         };
         if let Some(artifact) = artifact {
             if let Err(err) = self.sender.send(&artifact.fd, &artifact.module_digest) {

@@ -48,9 +48,41 @@ pub fn handler(annotations: Option<&HashMap<String, String>>) -> Handler {
     }
 }
 
+/// Which annotations decided the handler, for the `--debug` log: e.g.
+/// `annotations: run.oci.handler="wasm-smart": wasm if the entrypoint is a module`.
+pub fn explain(annotations: Option<&HashMap<String, String>>) -> String {
+    let value = |key: &str| annotations.and_then(|a| a.get(key));
+    let said = [SANDBOX_KEYS[0], SANDBOX_KEYS[1], HANDLER, VARIANT]
+        .iter()
+        .filter_map(|key| value(key).map(|v| format!("{key}={v:?}")))
+        .collect::<Vec<_>>();
+    let said = if said.is_empty() {
+        "none of run.oci.handler, module.wasm.image/variant".to_owned()
+    } else {
+        said.join(" ")
+    };
+    let means = match handler(annotations) {
+        Handler::Linux => "Linux",
+        Handler::Wasm => "wasm",
+        Handler::Smart => "wasm if the entrypoint is a module",
+    };
+    format!("annotations: {said}: {means}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn explain_names_the_deciding_annotations() {
+        let map: HashMap<String, String> =
+            HashMap::from([(VARIANT.to_owned(), "compat-smart".to_owned())]);
+        assert_eq!(
+            explain(Some(&map)),
+            "annotations: module.wasm.image/variant=\"compat-smart\": wasm if the entrypoint is a module"
+        );
+        assert!(explain(None).ends_with(": Linux"));
+    }
 
     fn of(pairs: &[(&str, &str)]) -> Handler {
         let map = pairs
