@@ -1,6 +1,8 @@
 //! The Debian packages `ci/package` builds: installed with dpkg (runtime + one executor),
 //! a wasm container through podman with the installed `/usr/bin/runw`, removed without a
-//! trace. Installs into the machine's own /usr, so everything is purged first and last.
+//! trace (purge removes the compile cache too); each package lintian-clean but for the
+//! overrides it carries, each with its reason. Installs into the machine's own /usr, so
+//! everything is purged first and last.
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
@@ -12,6 +14,8 @@ use runw_integration::Outcome;
 
 const PACKAGES: [&str; 4] = ["runw", "runw-wasmtime", "runw-wasmer", "runw-wasmedge"];
 const COMPAT: &str = "module.wasm.image/variant=compat";
+/// Where runw keeps compiled modules by default; `dpkg --purge runw` removes it.
+const CACHE_DIR: &str = "/var/cache/runw";
 
 /// `$CARGO_TARGET_DIR/debian/NAME_*.deb`, built by ci/package.
 fn deb(name: &str) -> PathBuf {
@@ -107,6 +111,12 @@ fn runtime_and_one_executor_install_run_wasm_through_podman_and_remove_cleanly()
             &format!("/usr/libexec/runw/{executor}"),
             "/usr/share/bash-completion/completions/runw",
             "/usr/share/doc/runw/examples/containerd-runw.toml",
+            "/usr/share/man/man8/runw.8.gz",
+            "/usr/share/man/man8/runw-create.8.gz",
+            "/usr/share/doc/runw/changelog.Debian.gz",
+            "/usr/share/doc/runw/copyright",
+            &format!("/usr/share/doc/{package}/changelog.Debian.gz"),
+            &format!("/usr/share/doc/{package}/copyright"),
         ] {
             assert!(
                 files.contains(&PathBuf::from(expected)),
@@ -120,6 +130,18 @@ fn runtime_and_one_executor_install_run_wasm_through_podman_and_remove_cleanly()
                 .unwrap(),
         );
         assert_eq!(help.code, 0, "{help:?}");
+        let version = Outcome::from(
+            Command::new("/usr/bin/runw")
+                .arg("--version")
+                .output()
+                .unwrap(),
+        );
+        assert!(
+            version.stdout.contains(&format!(
+                "executor: /usr/libexec/runw/{executor} ({executor} "
+            )),
+            "{package}: {version:?}"
+        );
 
         // The installed runw finds the installed executor: no other is reachable from it.
         let run = podman.run(&[
@@ -137,8 +159,16 @@ fn runtime_and_one_executor_install_run_wasm_through_podman_and_remove_cleanly()
             "{package}: {run:?}"
         );
 
+        // The cache holds what this run compiled (an interpreter compiles nothing).
+        if package != "runw-wasmedge" {
+            assert!(Path::new(CACHE_DIR).is_dir(), "{package}: no {CACHE_DIR}");
+        }
         let out = dpkg(&["--purge", "runw", package]);
         assert_eq!(out.code, 0, "dpkg --purge: {out:?}");
+        assert!(
+            !Path::new(CACHE_DIR).exists(),
+            "{package}: purge left {CACHE_DIR}"
+        );
         let left: Vec<&PathBuf> = files.iter().filter(|f| f.exists()).collect();
         assert!(left.is_empty(), "{package}: left behind: {left:?}");
         assert!(
@@ -155,3 +185,24 @@ fn runtime_and_one_executor_install_run_wasm_through_podman_and_remove_cleanly()
 #[test]
 #[ignore = "wasmedge-exec was not built: no libwasmedge"]
 fn runw_wasmedge_installs_runs_wasm_through_podman_and_removes_cleanly() {}
+
+/// lintian finds no error or warning in any package built, but for the overrides each
+/// package carries (packaging/lintian/, each with its reason).
+#[test]
+fn packages_are_lintian_clean_but_for_justified_overrides() {
+    let mut names = vec!["runw", "runw-wasmtime", "runw-wasmer"];
+    if cfg!(wasmedge_built) {
+        names.push("runw-wasmedge");
+    }
+    for name in names {
+        let deb = deb(name);
+        let out = Outcome::from(
+            Command::new("lintian")
+                .args(["--fail-on", "error,warning", "--tag-display-limit", "0"])
+                .arg(&deb)
+                .output()
+                .expect("lintian runs (ci/setup installs it)"),
+        );
+        assert_eq!(out.code, 0, "{name}: lintian: {}", out.stdout);
+    }
+}
