@@ -236,8 +236,87 @@ fn features_and_version() {
     let features: serde_json::Value = serde_json::from_str(&runw.ok(["features"]).stdout).unwrap();
     assert_eq!(features["ociVersionMin"], "1.0.0");
     assert!(features["linux"]["cgroup"]["v1"].as_bool().unwrap());
+    // Seccomp as it is applied, and the annotations that make a container wasm.
+    let seccomp = &features["linux"]["seccomp"];
+    assert_eq!(seccomp["enabled"], true, "{seccomp}");
+    assert!(
+        seccomp["actions"].as_array().unwrap().len() >= 8,
+        "{seccomp}"
+    );
+    let annotations = &features["annotations"];
+    assert_eq!(
+        annotations["org.runw.wasm.annotation.run.oci.handler"], "wasm,wasm-smart",
+        "{annotations}"
+    );
+    assert_eq!(
+        annotations["org.runw.wasm.annotation.module.wasm.image/variant"], "compat,compat-smart",
+        "{annotations}"
+    );
+    // runc's shape, then the executor runw would use (beside it here) and its engine.
     let version = runw.ok(["--version"]).stdout;
+    assert!(version.starts_with("runw version "), "{version}");
     assert!(version.contains("spec: 1."), "{version}");
+    let executor = runw_integration::runw::binary().with_file_name("wasmtime-exec");
+    let expected = format!(
+        "executor: {} (wasmtime-exec {} (wasmtime ",
+        executor.display(),
+        env!("CARGO_PKG_VERSION")
+    );
+    assert!(version.contains(&expected), "{expected:?} not in {version}");
+}
+
+/// `runw features | head -1`: a reader that goes away is no failure (runw used to panic).
+#[test]
+fn features_into_a_closed_pipe_exits_quietly() {
+    let runw = Runw::new();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = runw.command(["features"]).stdout(writer).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stderr.is_empty(),
+        "{:?}: {stderr}",
+        out.status
+    );
+}
+
+/// The help an operator reads: runw's words, no youki typo or name, no ignored flag.
+#[test]
+fn help_is_runws_own() {
+    let runw = Runw::new();
+    let mut help = runw.ok(["--help"]).stdout;
+    for sub in [
+        "create", "run", "exec", "features", "delete", "spec", "ps", "events",
+    ] {
+        help.push_str(&runw.ok([sub, "--help"]).stdout);
+    }
+    for wrong in [
+        "checkpointt",
+        "youki",
+        "pivot rool",
+        "rather then",
+        "log-level",
+        "--no-new-keyring",
+        "--no-subreaper",
+    ] {
+        assert!(!help.contains(wrong), "help says {wrong:?}:\n{help}");
+    }
+    assert!(help.contains("--debug"), "{help}");
+    // runc's callers may still pass what runw ignores, and ask for checkpoint.
+    let bundle = Bundle::new(&["true"]);
+    let id = unique_id("keyring");
+    let bundle_path = bundle.path().to_str().unwrap();
+    let out = runw.run([
+        "run",
+        "--no-new-keyring",
+        "--no-subreaper",
+        "--bundle",
+        bundle_path,
+        &id,
+    ]);
+    assert_eq!(out.code, 0, "{out:?}");
+    runw.run(["checkpoint", &id])
+        .assert_one_line_error("checkpoint is not supported");
 }
 
 #[test]

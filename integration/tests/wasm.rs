@@ -464,3 +464,48 @@ fn module_hash_function_calls_that_export(exec: &Executor) {
     assert_eq!(out.code, 126, "{out:?}");
     assert!(out.stderr.contains("\"nope\""), "{out:?}");
 }
+
+/// `--debug` says why a container ran as wasm or Linux: the annotation, the entrypoint's
+/// kind, the executor, and whether the compile cache hit or compiled.
+#[test]
+fn debug_log_tells_the_decision() {
+    let exec = Executor::named("wasmtime-exec");
+    let runw = Runw::with_executor(&exec);
+    let smart = ("module.wasm.image/variant", "compat-smart");
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let log_path = log.path().to_str().unwrap();
+    let bundle = Bundle::wasm(&guest("hello"), "/hello.wasm", &["/hello.wasm"], &[smart]);
+    let bundle_path = bundle.path().to_str().unwrap();
+    for _ in 0..2 {
+        let id = unique_id("decide");
+        let args = [
+            "--log",
+            log_path,
+            "--debug",
+            "run",
+            "--bundle",
+            bundle_path,
+            &id,
+        ];
+        assert_eq!(runw.run(args).code, 0);
+    }
+    let mut linux = Bundle::new(&["true"]);
+    linux.edit(|c| c["annotations"] = serde_json::json!({ smart.0: smart.1 }));
+    let id = unique_id("decide");
+    let linux_path = linux.path().to_str().unwrap();
+    let args = [
+        "--log", log_path, "--debug", "run", "--bundle", linux_path, &id,
+    ];
+    assert_eq!(runw.run(args).code, 0);
+    let text = std::fs::read_to_string(log.path()).unwrap();
+    for said in [
+        r#"annotations: module.wasm.image/variant=\"compat-smart\": wasm if the entrypoint is a module"#,
+        &format!("wasm executor: {}", exec.path.display()),
+        "compile cache: miss, compiling in the container's cgroups",
+        "compile cache: hit",
+        "entrypoint /hello.wasm is wasm (Core): runs as wasm on wasmtime-exec",
+        "is not wasm: runs as Linux (-smart annotation)",
+    ] {
+        assert!(text.contains(said), "{said:?} not in the log:\n{text}");
+    }
+}
