@@ -165,7 +165,6 @@ impl Cri {
                     memory_limit_in_bytes: memory_bytes,
                     ..Default::default()
                 }),
-                ..Default::default()
             }),
             ..Default::default()
         };
