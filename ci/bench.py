@@ -12,14 +12,20 @@ same run. Rows:
     wasm containers started at once against 100 idle native containers under runc;
   CPU-bound: SHA-256 of 100 MB in a container (warm) against the same executor on the host,
     as measured and less the container's share of any start (warm hello in a container
-    minus the same executor loading hello's artifact on the host).
+    minus the same executor loading hello's artifact on the host);
+  many starts at once: 100 `run`s (start to exit) of a bundle, 8 and then 16 at a time: wall
+    time for all 100 and the p99 of one run's latency, for runc and runw of native hello and
+    runw of hello.wasm (warm) per executor.
 Then checks the targets: warm hello no slower than `runc run` of native hello; warm at
-least 5x faster than cold on big.wasm; CPU-bound code within 2 percent.
+least 5x faster than cold on big.wasm; CPU-bound code within 2 percent; 100 wasm starts at
+once at least at runc's rate (wall time no longer than runc's for native hello).
 
-Usage: ci/bench.py [runs]   (default 30; cold big.wasm runs a fifth of that, at least 3)
+Usage: ci/bench.py [runs] [concurrent]   (default 30; cold big.wasm runs a fifth of that, at
+least 3; `concurrent` measures and checks only the many-starts rows)
 """
 
 import json
+import math
 import os
 import shutil
 import statistics
@@ -29,15 +35,17 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import blake3
 
 TARGET = os.environ["CARGO_TARGET_DIR"]
 RUNW = os.environ["RUNW_BIN"]
 WASM_DIR = f"{TARGET}/wasm32-wasip1/release"
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 30
+ONLY_CONCURRENT = sys.argv[2:3] == ["concurrent"]
 EXECUTORS = [e for e in ("wasmtime-exec", "wasmer-exec", "wasmedge-exec")
              if os.access(f"{TARGET}/release/{e}", os.X_OK)]
 IDLE = 100
+CONCURRENT = 100
+PARALLEL = (8, 16)
 WORK = tempfile.mkdtemp(prefix="runw-bench.")
 
 
@@ -133,6 +141,58 @@ def idle_fleet(runtime, root, path, env):
     return elapsed, total
 
 
+def p99(values):
+    """The 99th percentile, nearest rank."""
+    ranked = sorted(values)
+    return ranked[math.ceil(0.99 * len(ranked)) - 1]
+
+
+def concurrent_starts(runtime, root, path, env, parallel):
+    """Runs CONCURRENT containers of bundle `path` to exit, `parallel` at a time; returns
+    (seconds for all, p99 ms of one run)."""
+    def run(cid):
+        began = time.monotonic()
+        subprocess.run([runtime, "--root", root, "run", "--bundle", path, cid],
+                       env={**os.environ, **env}, check=True,
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return time.monotonic() - began
+    ids = [f"many{parallel}-{i}" for i in range(CONCURRENT)]
+    began = time.monotonic()
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        latencies = list(pool.map(run, ids))
+    return time.monotonic() - began, p99(latencies) * 1000
+
+
+def many_starts():
+    """The many-starts table; returns its target checks (what, met, detail)."""
+    native = native_bundle("many-native", ["busybox", "echo", "hello"])
+    hello = wasm_bundle("many-hello", "hello")
+    subjects = [("runc, native hello (reference)", "runc", native, {}),
+                ("runw, native hello", RUNW, native, {})]
+    for ex in EXECUTORS:
+        env = env_for(ex)
+        # Warm the cache: one run of the module.
+        subprocess.run([RUNW, "--root", f"{WORK}/s-many-warm", "run", "--bundle", hello, "warm"],
+                       env={**os.environ, **env}, stdout=subprocess.DEVNULL, check=True)
+        subjects.append((f"runw, hello.wasm, warm ({ex})", RUNW, hello, env))
+    checks = []
+    print(f"{f'{CONCURRENT} runs to exit, N at a time':<52} {'wall s':>7} {'vs runc':>8} "
+          f"{'p99 ms':>7} {'vs runc':>8}")
+    for parallel in PARALLEL:
+        ref_wall = ref_p99 = None
+        for n, (label, runtime, path, env) in enumerate(subjects):
+            wall, tail = concurrent_starts(runtime, f"{WORK}/s-many-{n}", path, env, parallel)
+            ref_wall, ref_p99 = ref_wall or wall, ref_p99 or tail
+            print(f"{f'{parallel} at a time: {label}':<52} {wall:>7.2f} {wall / ref_wall:>7.2f}x "
+                  f"{tail:>7.1f} {tail / ref_p99:>7.2f}x")
+            if "wasm" in label:
+                checks.append((f"{CONCURRENT} starts of hello.wasm, {parallel} at a time, at runc's rate "
+                               f"({label.split('(')[-1].rstrip(')')})", wall <= ref_wall,
+                               f"{CONCURRENT / wall:.0f} vs {CONCURRENT / ref_wall:.0f} starts/s"))
+    print()
+    return checks
+
+
 def has_compiled_form(executor):
     """False for an interpreter (its --engine-id exits 3): nothing to cache or precompile."""
     return subprocess.run([f"{TARGET}/release/{executor}", "--engine-id"], stdout=subprocess.DEVNULL).returncode != 3
@@ -140,6 +200,7 @@ def has_compiled_form(executor):
 
 def artifact(executor, module):
     """The raw artifact `executor --precompile` makes of `module`, and the module's digest."""
+    import blake3  # only here: the many-starts rows alone run without it
     src = f"{WASM_DIR}/{module}.wasm"
     out = f"{WORK}/{executor}-{module}.artifact"
     with open(src, "rb") as i, open(out, "wb") as o:
@@ -148,7 +209,20 @@ def artifact(executor, module):
         return out, blake3.blake3(f.read()).hexdigest()
 
 
+def report(checks):
+    """Prints the targets; returns the exit status."""
+    print("targets")
+    failed = 0
+    for what, ok, detail in checks:
+        failed += not ok
+        print(f"  {'met ' if ok else 'MISSED'} {what}: {detail}")
+    shutil.rmtree(WORK, ignore_errors=True)
+    return 1 if failed else 0
+
+
 def main():
+    if ONLY_CONCURRENT:
+        return report(many_starts())
     rows = []  # (section, label, value, unit, ratio-reference key or None)
     results = {}
 
@@ -238,10 +312,9 @@ def main():
         print(f"{f'  less the container start share ({start_share:.1f} ms)':<52} "
               f"{container - start_share:>10.1f} {(container - start_share) / host:>7.2f}x")
     print()
-    print("targets")
-    failed = 0
+    checks = many_starts()
     for ex in EXECUTORS:
-        checks = [
+        checks += [
             (f"warm hello.wasm ({ex}) no slower than runc run of native hello",
              results[f"{ex}-hello-warm"] <= ref, f"{results[f'{ex}-hello-warm']:.1f} vs {ref:.1f} ms"),
             (f"warm big.wasm ({ex}) at least 5x faster than cold",
@@ -253,11 +326,7 @@ def main():
              f"{(results[f'{ex}-cpu-code'] / results[f'{ex}-cpu-host'] - 1) * 100:+.1f}%"
              f" (start included: {(results[f'{ex}-cpu-container'] / results[f'{ex}-cpu-host'] - 1) * 100:+.1f}%)"),
         ]
-        for what, ok, detail in checks:
-            failed += not ok
-            print(f"  {'met ' if ok else 'MISSED'} {what}: {detail}")
-    shutil.rmtree(WORK, ignore_errors=True)
-    return 1 if failed else 0
+    return report(checks)
 
 
 if __name__ == "__main__":

@@ -165,19 +165,7 @@ impl Containerd {
 
     /// Builds the sandbox image on the tests' busybox image and imports it.
     pub fn import_pause(&self, podman: &Podman) {
-        let context = tempfile::tempdir().unwrap();
-        let containerfile = format!(
-            "FROM {}\nENTRYPOINT [\"/bin/sh\", \"-c\", \"trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done\"]\n",
-            crate::podman::IMAGE
-        );
-        std::fs::write(context.path().join("Containerfile"), containerfile).unwrap();
-        podman.ok(&[
-            "build",
-            "--quiet",
-            "--tag",
-            PAUSE_IMAGE,
-            context.path().to_str().unwrap(),
-        ]);
+        podman.build_pause_image(PAUSE_IMAGE);
         self.import(podman, PAUSE_IMAGE);
     }
 }

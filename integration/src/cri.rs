@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 use k8s_cri::v1::runtime_service_client::RuntimeServiceClient;
 use k8s_cri::v1::{
     ContainerConfig, ContainerMetadata, ContainerState, ContainerStatusRequest,
-    CreateContainerRequest, ImageSpec, LinuxContainerConfig, LinuxContainerSecurityContext,
-    LinuxPodSandboxConfig, LinuxSandboxSecurityContext, NamespaceMode, NamespaceOption,
-    PodSandboxConfig, PodSandboxMetadata, RemovePodSandboxRequest, RunPodSandboxRequest,
-    StartContainerRequest, StopPodSandboxRequest,
+    CreateContainerRequest, ImageSpec, LinuxContainerConfig, LinuxContainerResources,
+    LinuxContainerSecurityContext, LinuxPodSandboxConfig, LinuxSandboxSecurityContext,
+    NamespaceMode, NamespaceOption, PodSandboxConfig, PodSandboxMetadata, RemovePodSandboxRequest,
+    RunPodSandboxRequest, StartContainerRequest, StopPodSandboxRequest,
 };
 use tonic::transport::{Channel, Endpoint, Uri};
 
@@ -131,6 +131,19 @@ impl Cri {
         image: &str,
         command: &[&str],
     ) -> String {
+        self.start_container_limited(pod, name, image, command, 0)
+    }
+
+    /// [`Cri::start_container`] with a memory limit of `memory_bytes` (0: none), as kubelet
+    /// sends a container's `resources.limits.memory`.
+    pub fn start_container_limited(
+        &mut self,
+        pod: &Pod,
+        name: &str,
+        image: &str,
+        command: &[&str],
+        memory_bytes: i64,
+    ) -> String {
         let config = ContainerConfig {
             metadata: Some(ContainerMetadata {
                 name: name.to_owned(),
@@ -148,7 +161,10 @@ impl Cri {
                     namespace_options: pod.namespace_options(),
                     ..Default::default()
                 }),
-                ..Default::default()
+                resources: Some(LinuxContainerResources {
+                    memory_limit_in_bytes: memory_bytes,
+                    ..Default::default()
+                }),
             }),
             ..Default::default()
         };

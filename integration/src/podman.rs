@@ -84,6 +84,23 @@ impl Podman {
         image
     }
 
+    /// Builds `tag`: busybox waiting, as `pause` does, until it is told to stop (the sandbox
+    /// of a containerd pod, the infra container of a podman pod; no registry is reachable).
+    pub fn build_pause_image(&self, tag: &str) {
+        let context = tempfile::tempdir().unwrap();
+        let containerfile = format!(
+            "FROM {IMAGE}\nENTRYPOINT [\"/bin/sh\", \"-c\", \"trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done\"]\n"
+        );
+        std::fs::write(context.path().join("Containerfile"), containerfile).unwrap();
+        self.ok(&[
+            "build",
+            "--quiet",
+            "--tag",
+            tag,
+            context.path().to_str().unwrap(),
+        ]);
+    }
+
     /// `podman` with the tests' storage and configuration.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new("podman");

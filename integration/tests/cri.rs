@@ -179,3 +179,60 @@ fn share_process_namespace_lets_a_sidecar_see_the_guest() {
         "the guest is not visible: {lines:?}"
     );
 }
+
+/// A pod sharing one PID namespace (`shareProcessNamespace: true`) of ten containers, wasm
+/// and Linux mixed: all start (libcontainer 0.7.0 alone fails some, reading the host's
+/// `/proc/<in-pod pid>`), and each Linux one sees its own cgroup and memory limit.
+#[test]
+fn ten_containers_sharing_a_pid_namespace_all_start_each_in_its_own_cgroups() {
+    let podman = Podman::get();
+    let busy = podman.build_wasm_image(&guest("busy_loop"));
+    let containerd = containerd_with(&[&busy, IMAGE]);
+    let mut cri = Cri::connect(&containerd.socket);
+    let logs = tempfile::tempdir().unwrap();
+    let spec = PodSpec {
+        name: "crowded-pid-pod",
+        annotations: &[("module.wasm.image/variant", "compat-smart")],
+        log_dir: logs.path(),
+    };
+    let pod = cri.run_pod_sharing_pids(&spec, true);
+    let script =
+        "cat /proc/self/cgroup /sys/fs/cgroup/memory/memory.limit_in_bytes; exec sleep 600";
+    let mut linux = Vec::new();
+    let mut wasm = Vec::new();
+    for i in 0..10 {
+        let name = format!("c{i}");
+        let limit = (64 + i) << 20;
+        match i % 2 {
+            0 => wasm.push(cri.start_container_limited(&pod, &name, &busy, &[], limit)),
+            _ => {
+                let command = ["sh", "-c", script];
+                let id = cri.start_container_limited(&pod, &name, IMAGE, &command, limit);
+                linux.push((name, id, limit));
+            }
+        }
+    }
+    for (name, id, limit) in &linux {
+        let log = log_path(logs.path(), name);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !log_lines(&log).iter().any(|l| l.parse::<i64>().is_ok()) {
+            assert!(Instant::now() < deadline, "no output from {name}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let lines = log_lines(&log);
+        let memory = lines.iter().find(|l| l.contains(":memory:"));
+        assert!(
+            memory.is_some_and(|l| l.ends_with(id.as_str())),
+            "{name}'s /proc/self/cgroup does not name its own cgroup {id}: {lines:?}"
+        );
+        assert!(
+            lines.contains(&limit.to_string()),
+            "{name} does not see its own memory limit {limit} in /sys/fs/cgroup: {lines:?}"
+        );
+    }
+    for id in wasm.iter().chain(linux.iter().map(|(_, id, _)| id)) {
+        assert_eq!(cri.status(id).state, RUNNING, "{id}");
+    }
+    cri.stop_pod(&pod);
+    cri.remove_pod(&pod);
+}

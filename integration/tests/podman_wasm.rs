@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use runw_integration::bundle::guest;
-use runw_integration::podman::Podman;
+use runw_integration::podman::{Podman, IMAGE};
 use runw_integration::unique_id;
 
 const COMPAT: &str = "module.wasm.image/variant=compat";
@@ -102,5 +102,74 @@ fn wait_for_log(podman: &Podman, name: &str, expected: &str) {
             "{name} never logged {expected:?}: {logs:?}"
         );
         std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `podman pod create --share pid`: ten containers, wasm and Linux mixed, in one PID
+/// namespace all start (libcontainer 0.7.0 alone fails some, reading the host's
+/// `/proc/<in-pod pid>`), and each Linux one sees its own memory limit.
+#[test]
+fn ten_containers_of_a_pod_sharing_pids_all_start() {
+    let podman = Podman::get();
+    let busy = podman.build_wasm_image(&guest("busy_loop"));
+    let pause = "localhost/runw-pod-infra:test";
+    podman.build_pause_image(pause);
+    let pod = unique_id("pmpod");
+    podman.ok(&[
+        "pod",
+        "create",
+        "--name",
+        &pod,
+        "--share",
+        "pid",
+        "--infra-image",
+        pause,
+    ]);
+    let _removed = PodRemoval(podman, &pod);
+    let script = "cat /sys/fs/cgroup/memory/memory.limit_in_bytes; exec sleep 600";
+    let mut linux = Vec::new();
+    for i in 0..10 {
+        let name = format!("{pod}-{i}");
+        let memory = format!("{}m", 64 + i);
+        let common = [
+            "run", "-d", "--pod", &pod, "--name", &name, "--memory", &memory,
+        ];
+        match i % 2 {
+            0 => podman.ok(&[&common[..], &["--annotation", COMPAT, &busy]].concat()),
+            _ => podman.ok(&[&common[..], &[IMAGE, "sh", "-c", script]].concat()),
+        };
+        if i % 2 == 1 {
+            linux.push((name, (64 + i) << 20));
+        }
+    }
+    for (name, limit) in &linux {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut logs = podman.ok(&["logs", name]).stdout;
+        while logs.is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+            logs = podman.ok(&["logs", name]).stdout;
+        }
+        assert_eq!(logs.trim(), limit.to_string(), "{name}'s own memory limit");
+    }
+    let running = podman.ok(&[
+        "ps",
+        "--filter",
+        &format!("pod={pod}"),
+        "--filter",
+        "status=running",
+        "--format",
+        "{{.Names}}",
+    ]);
+    let prefix = format!("{pod}-");
+    let up = running.stdout.lines().filter(|l| l.starts_with(&prefix));
+    assert_eq!(up.count(), 10, "{}", running.stdout);
+}
+
+/// Removes a pod and its containers, whatever the test's outcome.
+struct PodRemoval<'a>(&'a Podman, &'a str);
+
+impl Drop for PodRemoval<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.run(&["pod", "rm", "--force", self.1]);
     }
 }

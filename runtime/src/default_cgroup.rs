@@ -2,7 +2,8 @@
 //! with the systemd driver `system.slice:runw:<id>` (runc: `system.slice:runc:<id>`).
 //! libcontainer 0.7.0 would use `:youki:<id>` (`utils::get_cgroup_path`) and reads the spec
 //! only from `<bundle>/config.json`, so runw hands it a shadow bundle: a directory in the
-//! state root holding the bundle's config with the cgroup path and an absolute rootfs. It is
+//! state root holding the bundle's config with the cgroup path and an absolute rootfs (and,
+//! on a cgroup v1 host, its `cgroup` mount rewritten by [`crate::cgroup_v1_mount`]). It is
 //! removed once the container exists, and the container's state names the real bundle again.
 
 use std::path::{Path, PathBuf};
@@ -13,6 +14,8 @@ use nix::mount::{mount, MsFlags};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DefaultCgroupError {
+    #[error(transparent)]
+    CgroupMount(#[from] crate::cgroup_v1_mount::CgroupMountError),
     #[error("cannot write the shadow bundle {}: {source}", path.display())]
     Write {
         path: PathBuf,
@@ -40,7 +43,8 @@ pub fn path_for(id: &str, systemd: bool) -> PathBuf {
 }
 
 /// The bundle libcontainer is to read: `bundle` itself, or a shadow of it when its config
-/// names no cgroup. Dropping it removes the shadow.
+/// names no cgroup or has a `cgroup` mount runw rewrites ([`crate::cgroup_v1_mount`]).
+/// Dropping it removes the shadow.
 pub struct BundleForBuild {
     shadow: Option<tempfile::TempDir>,
     bundle: PathBuf,
@@ -54,21 +58,19 @@ impl BundleForBuild {
         id: &str,
         systemd: bool,
     ) -> Result<Self, DefaultCgroupError> {
-        let named = spec
-            .linux()
-            .as_ref()
-            .and_then(|l| l.cgroups_path().as_ref())
-            .is_some();
-        if named {
+        let mut spec = spec.clone();
+        let named = spec.linux().as_ref().and_then(|l| l.cgroups_path().clone());
+        let cgroup_path = named.clone().unwrap_or_else(|| path_for(id, systemd));
+        let remounted = crate::cgroup_v1_mount::rewrite(&mut spec, &cgroup_path)?;
+        if named.is_some() && !remounted {
             return Ok(BundleForBuild {
                 shadow: None,
                 bundle: bundle.to_path_buf(),
             });
         }
-        let mut spec = spec.clone();
         absolute_rootfs(&mut spec, bundle)?;
         if let Some(linux) = spec.linux_mut() {
-            linux.set_cgroups_path(Some(path_for(id, systemd)));
+            linux.set_cgroups_path(Some(cgroup_path));
         }
         let write_err = |path: &Path| {
             let path = path.to_path_buf();

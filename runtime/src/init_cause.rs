@@ -7,6 +7,8 @@
 //! intermediate and init processes are forks of runw sharing its tracing subscriber: the
 //! [`CauseLayer`] there writes each error record that names an OS error to a pipe, as
 //! `failed to chdir: no such file or directory`, and runw reads the first after a failure.
+//! Where no record names one (`failed to prepare rootfs err=Mount(Procfs(NotFound(..)))`),
+//! the first record with an error field is the cause, its field as libcontainer logs it.
 
 use std::fmt::Write as _;
 use std::os::fd::{AsFd, OwnedFd};
@@ -48,8 +50,17 @@ pub fn first() -> Option<String> {
     {
         text.extend_from_slice(&buf[..n]);
     }
-    let text = String::from_utf8_lossy(&text);
-    text.lines().next().map(str::to_owned)
+    pick(&String::from_utf8_lossy(&text))
+}
+
+/// Marks of the pipe's lines: a record naming an OS error, or only an error field.
+const OS_ERROR: &str = "E ";
+const DETAIL: &str = "D ";
+
+/// The first line naming an OS error, else the first with an error field, unmarked.
+fn pick(text: &str) -> Option<String> {
+    let first = |mark: &str| text.lines().find_map(|l| l.strip_prefix(mark));
+    first(OS_ERROR).or_else(|| first(DETAIL)).map(str::to_owned)
 }
 
 /// Forwards error records naming an OS error from container processes to runw.
@@ -65,19 +76,27 @@ impl<S: Subscriber> Layer<S> for CauseLayer {
         };
         let mut record = Record::default();
         event.record(&mut record);
-        if let Some(errno) = record.errno {
-            let line = format!("{}: {}\n", record.message, errno.desc().to_lowercase());
-            // The pipe is non-blocking: a full pipe loses a cause rather than hangs init.
-            let _ = nix::unistd::write(pipe.write.as_fd(), line.as_bytes());
-        }
+        let line = match (record.errno, &record.detail) {
+            (Some(errno), _) => {
+                let desc = errno.desc().to_lowercase();
+                format!("{OS_ERROR}{}: {desc}", record.message)
+            }
+            (None, Some(detail)) => format!("{DETAIL}{}: {detail}", record.message),
+            (None, None) => return,
+        };
+        let line = format!("{}\n", line.replace('\n', " "));
+        // The pipe is non-blocking: a full pipe loses a cause rather than hangs init.
+        let _ = nix::unistd::write(pipe.write.as_fd(), line.as_bytes());
     }
 }
 
-/// An error record's message and the first OS error its other fields name.
+/// An error record's message, the first OS error its other fields name, and the first of
+/// those fields as logged.
 #[derive(Default)]
 struct Record {
     message: String,
     errno: Option<Errno>,
+    detail: Option<String>,
 }
 
 impl Visit for Record {
@@ -86,9 +105,12 @@ impl Visit for Record {
         let _ = write!(text, "{value:?}");
         if field.name() == "message" {
             self.message = text;
-        } else if self.errno.is_none() {
+            return;
+        }
+        if self.errno.is_none() {
             self.errno = errno_in(&text);
         }
+        self.detail.get_or_insert(text);
     }
 }
 
@@ -127,6 +149,22 @@ fn errno_named(token: &str) -> Option<Errno> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_os_error_wins_over_an_earlier_detail_and_a_detail_is_the_fallback() {
+        let both =
+            "D failed to prepare rootfs: Mount(Procfs(..))\nE failed to chdir: not a directory\n";
+        assert_eq!(
+            pick(both).as_deref(),
+            Some("failed to chdir: not a directory")
+        );
+        let detail = "D failed to prepare rootfs: Mount(Procfs(NotFound(Some(\"/proc/11\"))))\n";
+        assert_eq!(
+            pick(detail).as_deref(),
+            Some("failed to prepare rootfs: Mount(Procfs(NotFound(Some(\"/proc/11\"))))")
+        );
+        assert_eq!(pick(""), None);
+    }
 
     #[test]
     fn os_errors_are_found_in_debug_renderings() {

@@ -5,6 +5,7 @@
 
 mod bundle;
 mod cgroup_procs;
+mod cgroup_v1_mount;
 mod cli;
 mod commands;
 mod compile_cache;

@@ -7,6 +7,7 @@
 mod support;
 
 mod cache_housekeeping;
+mod cgroup_mounts;
 mod compile_bounds;
 mod create_races;
 mod exec_confinement;
