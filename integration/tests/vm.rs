@@ -32,6 +32,13 @@ fn target_dir() -> PathBuf {
     exe.ancestors().nth(3).unwrap().to_path_buf()
 }
 
+/// Writes to stderr past libtest's capture (which takes only `print!`/`eprint!`), so CI's
+/// log shows it even when the test passes.
+fn loud(text: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{}", text.trim_end());
+}
+
 /// Why the VM cannot boot here, if it cannot.
 fn cannot_boot(target: &Path) -> Option<String> {
     if !nix::unistd::geteuid().is_root() {
@@ -66,7 +73,9 @@ fn a_cgroup_v2_node_with_the_systemd_driver_runs_pods_podman_update_events_and_p
             Ok("true"),
             "CI must boot the cgroup v2 VM, but it cannot: {why}"
         );
-        eprintln!("SKIPPED: the cgroup v2 / systemd VM suite did not run: {why}");
+        loud(&format!(
+            "SKIPPED: the cgroup v2 / systemd VM suite did not run: {why}"
+        ));
         return;
     }
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
@@ -77,8 +86,8 @@ fn a_cgroup_v2_node_with_the_systemd_driver_runs_pods_podman_update_events_and_p
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    // The figures (boot, suite and VM times) and each check's line, in the test's output.
-    println!("{stdout}");
+    // Each check's line and the figures (boot, suite and VM times), in CI's log.
+    loud(&stdout);
     assert!(
         out.status.success(),
         "ci/vm/run failed ({}):\n{stdout}\n{stderr}",
