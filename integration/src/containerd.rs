@@ -25,14 +25,16 @@ pub struct Containerd {
 const DOCUMENTED: &str = include_str!("../../docs/containerd-runw.toml");
 
 /// The config: the test's own dirs and socket, the documented sections (the CRI plugin's
-/// and runw's) with the test's CRI keys added, and CNI config in the test dir.
-fn config(dir: &Path, runw: &Path) -> String {
+/// and runw's) with the test's CRI keys added, and CNI config in the test dir. With
+/// `systemd_cgroup`, runw's options say `SystemdCgroup = true`, as on a node whose kubelet
+/// uses the systemd cgroup driver (containerd then calls `runw --systemd-cgroup`).
+fn config(dir: &Path, runw: &Path, systemd_cgroup: bool) -> String {
     let d = dir.display();
     let runw_section = DOCUMENTED
         .replace(
             "BinaryName = \"/usr/bin/runw\"",
             &format!(
-                "BinaryName = \"{}\"\n  Root = \"{d}/runw-root\"",
+                "BinaryName = \"{}\"\n  Root = \"{d}/runw-root\"\n  SystemdCgroup = {systemd_cgroup}",
                 runw.display()
             ),
         )
@@ -80,6 +82,16 @@ state = "{d}/state"
 impl Containerd {
     /// Starts containerd and waits for its socket.
     pub fn start() -> Containerd {
+        Self::start_with(false)
+    }
+
+    /// Starts containerd with runw's `SystemdCgroup = true` (a cgroup v2 node with systemd as
+    /// init: the systemd cgroup driver kubelet uses by default).
+    pub fn start_with_systemd_cgroup() -> Containerd {
+        Self::start_with(true)
+    }
+
+    fn start_with(systemd_cgroup: bool) -> Containerd {
         assert!(
             nix::unistd::geteuid().is_root(),
             "the containerd tests need root"
@@ -96,7 +108,7 @@ impl Containerd {
         std::fs::create_dir_all(dir.join("cni")).unwrap();
         std::fs::write(
             dir.join("config.toml"),
-            config(&dir, &crate::runw::binary()),
+            config(&dir, &crate::runw::binary(), systemd_cgroup),
         )
         .unwrap();
         let log = std::fs::File::create(dir.join("containerd.log")).unwrap();

@@ -15,7 +15,7 @@ use k8s_cri::v1::{
 };
 use tonic::transport::{Channel, Endpoint, Uri};
 
-pub use k8s_cri::v1::ContainerStatus;
+pub use k8s_cri::v1::{ContainerStatus, LinuxContainerResources};
 
 pub struct Cri {
     runtime: tokio::runtime::Runtime,
@@ -77,6 +77,16 @@ impl Cri {
     /// RunPodSandbox; `share_process_namespace` is the pod's `shareProcessNamespace: true`:
     /// one PID namespace for the pod (CRI `POD`).
     pub fn run_pod_sharing_pids(&mut self, spec: &PodSpec, share_process_namespace: bool) -> Pod {
+        self.run_pod_with(spec, share_process_namespace, "")
+    }
+
+    /// RunPodSandbox as kubelet sends it with the systemd cgroup driver: the pod's cgroup
+    /// parent is a slice (`kubepods-burstable-pod<uid>.slice`), which systemd creates.
+    pub fn run_pod_in_slice(&mut self, spec: &PodSpec, slice: &str) -> Pod {
+        self.run_pod_with(spec, false, slice)
+    }
+
+    fn run_pod_with(&mut self, spec: &PodSpec, share_pids: bool, cgroup_parent: &str) -> Pod {
         let annotations: HashMap<String, String> = spec
             .annotations
             .iter()
@@ -98,12 +108,13 @@ impl Cri {
                 security_context: Some(LinuxSandboxSecurityContext {
                     namespace_options: Some(NamespaceOption {
                         network: NamespaceMode::Node as i32,
-                        pid: pid_mode(share_process_namespace) as i32,
+                        pid: pid_mode(share_pids) as i32,
                         ipc: NamespaceMode::Pod as i32,
                         ..Default::default()
                     }),
                     ..Default::default()
                 }),
+                cgroup_parent: cgroup_parent.to_owned(),
                 ..Default::default()
             }),
             ..Default::default()
@@ -131,11 +142,11 @@ impl Cri {
         image: &str,
         command: &[&str],
     ) -> String {
-        self.start_container_limited(pod, name, image, command, 0)
+        self.start_container_with(pod, name, image, command, None)
     }
 
-    /// [`Cri::start_container`] with a memory limit of `memory_bytes` (0: none), as kubelet
-    /// sends a container's `resources.limits.memory`.
+    /// [`Cri::start_container`] with a memory limit of `memory_bytes`, as kubelet sends a
+    /// container's `resources.limits.memory`.
     pub fn start_container_limited(
         &mut self,
         pod: &Pod,
@@ -143,6 +154,23 @@ impl Cri {
         image: &str,
         command: &[&str],
         memory_bytes: i64,
+    ) -> String {
+        let resources = LinuxContainerResources {
+            memory_limit_in_bytes: memory_bytes,
+            ..Default::default()
+        };
+        self.start_container_with(pod, name, image, command, Some(resources))
+    }
+
+    /// [`Cri::start_container`] with the resources kubelet derives from the container's
+    /// limits (`memory_limit_in_bytes`, `cpu_quota`, `cpu_period`, ...).
+    pub fn start_container_with(
+        &mut self,
+        pod: &Pod,
+        name: &str,
+        image: &str,
+        command: &[&str],
+        resources: Option<LinuxContainerResources>,
     ) -> String {
         let config = ContainerConfig {
             metadata: Some(ContainerMetadata {
@@ -161,10 +189,7 @@ impl Cri {
                     namespace_options: pod.namespace_options(),
                     ..Default::default()
                 }),
-                resources: Some(LinuxContainerResources {
-                    memory_limit_in_bytes: memory_bytes,
-                    ..Default::default()
-                }),
+                resources,
             }),
             ..Default::default()
         };
