@@ -30,7 +30,8 @@ fn malformed_config() {
 #[test]
 fn incomplete_config() {
     let runw = Runw::new();
-    let cases: [(&str, fn(&mut serde_json::Value)); 3] = [
+    type Edit = fn(&mut serde_json::Value);
+    let cases: [(&str, Edit); 3] = [
         ("process.args", |c| {
             c["process"]["args"] = serde_json::json!([])
         }),
@@ -233,7 +234,8 @@ fn assert_one_line_cause(out: &runw_integration::Outcome, cause: &str) {
 /// error record of the `--log` file (which containerd and CRI-O show).
 #[test]
 fn init_failures_name_their_cause() {
-    let cases: [(&str, fn(&mut Bundle), &str); 3] = [
+    type Change = fn(&mut Bundle);
+    let cases: [(&str, Change, &str); 3] = [
         (
             "badcwd",
             |b| {

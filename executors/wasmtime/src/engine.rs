@@ -132,15 +132,15 @@ fn compile(engine: &Engine, path: &Path) -> Result<Program, String> {
 /// Loads an artifact of `--precompile`.
 fn deserialize(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Program> {
     match Engine::detect_precompiled(bytes) {
-        // SAFETY: the runtime hands over only artifacts its compile cache wrote from this
-        // executor's `--precompile` output and authenticated before passing them (a keyed
-        // MAC that no container can forge); wasmtime itself rejects artifacts of another
-        // version or configuration.
         Some(Precompiled::Module) => {
+            // SAFETY: the runtime hands over only artifacts its compile cache wrote from this
+            // executor's `--precompile` output and authenticated before passing them (a keyed
+            // MAC that no container can forge); wasmtime itself rejects artifacts of another
+            // version or configuration.
             unsafe { Module::deserialize(engine, bytes) }.map(Program::Core)
         }
-        // SAFETY: as above.
         Some(Precompiled::Component) => {
+            // SAFETY: as for a module, above.
             unsafe { Component::deserialize(engine, bytes) }.map(Program::Component)
         }
         None => Err(wasmtime::Error::msg("not a wasmtime artifact")),
