@@ -4,7 +4,6 @@
 //! Core modules get WASI preview 1 (`wasmtime_wasi::p1`), components the preview 2
 //! `wasi:cli/command` world; `.wat` text is compiled by wasmtime's `wat` support.
 
-use std::hash::{Hash, Hasher};
 use std::path::Path;
 
 use runw_shared::{exit_code, ModuleKind, Task};
@@ -38,18 +37,7 @@ enum Program {
 
 impl runw_shared::executor_main::Engine for Wasmtime {
     fn id(&self) -> Option<String> {
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        match &self.engine {
-            // The compatibility hash covers wasmtime's version, the target and every
-            // code-generation setting of the config.
-            Ok(engine) => engine.precompile_compatibility_hash().hash(&mut hasher),
-            Err(err) => err.to_string().hash(&mut hasher),
-        }
-        Some(format!(
-            "wasmtime-exec {} wasmtime-48 {:016x}",
-            env!("CARGO_PKG_VERSION"),
-            hasher.finish()
-        ))
+        Some(crate::engine_id::of(&self.engine))
     }
 
     fn precompile(&self, wasm: &[u8]) -> Result<Vec<u8>, String> {
