@@ -9,6 +9,24 @@ use std::path::{Path, PathBuf};
 use libcontainer::oci_spec::runtime::Spec;
 use runw_shared::ModuleKind;
 
+/// Why the entrypoint cannot be resolved.
+#[derive(Debug, thiserror::Error)]
+pub enum EntrypointError {
+    #[error("the spec has no process")]
+    NoProcess,
+    #[error("process.args is empty")]
+    NoArgs,
+    #[error("entrypoint {0:?} not found in the container")]
+    NotFound(String),
+    #[error("entrypoint {name:?} is {kind}, not a regular file")]
+    NotRegular { name: String, kind: &'static str },
+    #[error("cannot read entrypoint {}: {source}", path.display())]
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
 /// The entrypoint, resolved.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Entrypoint {
@@ -21,10 +39,12 @@ pub struct Entrypoint {
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// Resolves `process.args[0]`; `Err` names the entrypoint when it cannot be found or read.
-pub fn resolve(spec: &Spec) -> Result<Entrypoint, String> {
+pub fn resolve(spec: &Spec) -> Result<Entrypoint, EntrypointError> {
     let (path, function) = locate(spec, &|p: &Path| p.is_file())?;
-    let kind = runw_shared::module_kind::of_file(&path)
-        .map_err(|err| format!("cannot read entrypoint {}: {err}", path.display()))?;
+    let kind = match runw_shared::module_kind::of_file(&path) {
+        Ok(kind) => kind,
+        Err(source) => return Err(EntrypointError::Unreadable { path, source }),
+    };
     Ok(Entrypoint {
         path,
         function,
@@ -37,13 +57,13 @@ pub fn resolve(spec: &Spec) -> Result<Entrypoint, String> {
 pub fn locate(
     spec: &Spec,
     is_file: &dyn Fn(&Path) -> bool,
-) -> Result<(PathBuf, Option<String>), String> {
-    let process = spec.process().as_ref().ok_or("the spec has no process")?;
+) -> Result<(PathBuf, Option<String>), EntrypointError> {
+    let process = spec.process().as_ref().ok_or(EntrypointError::NoProcess)?;
     let given = process
         .args()
         .as_ref()
         .and_then(|a| a.first())
-        .ok_or("process.args is empty")?;
+        .ok_or(EntrypointError::NoArgs)?;
     let env_path = path_of(spec);
     // `file#func` selects a function, unless a file of that exact name exists.
     let (name, function) = match given.rsplit_once('#') {
@@ -57,7 +77,7 @@ pub fn locate(
 }
 
 /// Why `name` is not an entrypoint: missing, or there but not a regular file.
-fn not_found(name: &str) -> String {
+fn not_found(name: &str) -> EntrypointError {
     use std::os::unix::fs::FileTypeExt;
     let meta = if name.contains('/') {
         std::fs::metadata(name)
@@ -70,9 +90,12 @@ fn not_found(name: &str) -> String {
         Ok(t) if t.is_block_device() => "a block device",
         Ok(t) if t.is_socket() => "a socket",
         Ok(t) if t.is_dir() => "a directory",
-        _ => return format!("entrypoint {name:?} not found in the container"),
+        _ => return EntrypointError::NotFound(name.to_owned()),
     };
-    format!("entrypoint {name:?} is {kind}, not a regular file")
+    EntrypointError::NotRegular {
+        name: name.to_owned(),
+        kind,
+    }
 }
 
 /// `PATH` from `process.env`, or the usual default.
@@ -101,3 +124,4 @@ fn find(name: &str, env_path: &str, is_file: &dyn Fn(&Path) -> bool) -> Option<P
         .map(|dir| Path::new(dir).join(name))
         .find(|candidate| is_file(candidate))
 }
+

@@ -7,14 +7,38 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 use libcontainer::oci_spec::runtime::Spec;
+use nix::errno::Errno;
 use nix::fcntl::{fcntl, AtFlags, FcntlArg, FdFlag};
 use runw_shared::{PrecompiledRef, Task};
 
-use crate::compile_cache::Artifact;
-
 use super::entrypoint;
-use super::executor_binary::ExecutorBinary;
 use super::guest_view::GuestView;
+use crate::compile_cache::Artifact;
+use crate::executor_binary::ExecutorBinary;
+
+/// Why the container's program could not be exec'd (`exec /x: Exec format error`).
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    #[error("process.args is empty")]
+    NoArgs,
+    #[error("exec {0}: an argument holds a NUL byte")]
+    NulInArgs(String),
+    #[error("exec {0}: the path holds a NUL byte")]
+    NulInPath(String),
+    #[error("exec {name}: {}", errno.desc())]
+    Linux { name: String, errno: Errno },
+    #[error("exec {name}: {}", describe(source))]
+    Executor {
+        name: String,
+        source: std::io::Error,
+    },
+}
+
+/// An OS error as `strerror` words it (`Permission denied`), anything else as it is.
+fn describe(err: &std::io::Error) -> String {
+    err.raw_os_error()
+        .map_or(err.to_string(), |n| Errno::from_raw(n).desc().to_owned())
+}
 
 /// The task for `spec`: module = `process.args[0]` as resolved in the container, with an
 /// optional `#function` suffix; argv and env exactly as the spec gives them. Its preopens
@@ -101,27 +125,28 @@ pub fn exec(
 /// `PATH` like execvp (the lookup of [`entrypoint::find_program`]), but never retried
 /// through `/bin/sh` when the kernel cannot execute the file (glibc's execvp does that,
 /// running a wasm module or a data file as a shell script). Returns only on failure, with
-/// the reason (`exec /x: Exec format error`).
-pub fn exec_linux(spec: &Spec) -> String {
+/// the reason.
+pub fn exec_linux(spec: &Spec) -> LaunchError {
     let Some(args) = spec
         .process()
         .as_ref()
         .and_then(|p| p.args().as_ref())
         .filter(|a| !a.is_empty())
     else {
-        return "process.args is empty".into();
+        return LaunchError::NoArgs;
     };
-    let name = &args[0];
+    let name = args[0].clone();
     let argv: Result<Vec<CString>, _> = args.iter().map(|a| CString::new(a.as_bytes())).collect();
     let Ok(argv) = argv else {
-        return format!("exec {name}: an argument holds a NUL byte");
+        return LaunchError::NulInArgs(name);
     };
-    let program = entrypoint::find_program(spec, name).unwrap_or_else(|| PathBuf::from(name));
+    let program = entrypoint::find_program(spec, &name).unwrap_or_else(|| PathBuf::from(&name));
     let Ok(program) = CString::new(program.into_os_string().into_vec()) else {
-        return format!("exec {name}: the path holds a NUL byte");
+        return LaunchError::NulInPath(name);
     };
     match nix::unistd::execv(&program, &argv) {
         Ok(never) => match never {},
-        Err(errno) => format!("exec {name}: {}", errno.desc()),
+        Err(errno) => LaunchError::Linux { name, errno },
     }
 }
+
