@@ -334,3 +334,124 @@ impl PendingArtifact {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use std::os::fd::OwnedFd;
+
+    use oci_spec::runtime::{Process, Spec};
+
+    use super::*;
+    use crate::executor_binary::{ExecutorBinary, ExecutorBinaryError};
+
+    /// A container directory holding a core module and a shell script.
+    fn files() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("m.wasm"), b"\0asm\x01\0\0\0").expect("module");
+        std::fs::write(dir.path().join("run.sh"), b"#!/bin/sh\n").expect("script");
+        dir
+    }
+
+    fn spec(entrypoint: &Path) -> Spec {
+        let mut process = Process::default();
+        process.set_args(Some(vec![entrypoint.display().to_string()]));
+        let mut spec = Spec::default();
+        spec.set_process(Some(process));
+        spec
+    }
+
+    fn executor(handler: Handler, installed: bool) -> RunwExecutor {
+        let binary = installed.then(|| {
+            let fd = OwnedFd::from(std::fs::File::open("/dev/null").expect("/dev/null"));
+            let name = executor_binary::DEFAULT.to_owned();
+            Arc::new(ExecutorBinary { fd, name })
+        });
+        let no_executor = (!installed).then(|| Arc::new(ExecutorBinaryError::NotFound));
+        RunwExecutor {
+            handler,
+            executor: binary,
+            no_executor,
+            artifacts: None,
+            guest_view: None,
+            decision: Arc::default(),
+            exec_seccomp: None,
+            exec_into: false,
+        }
+    }
+
+    /// What `handler` decides for `entrypoint` with or without an executor installed.
+    fn decide(handler: Handler, installed: bool, entrypoint: &Path) -> Result<bool, StartError> {
+        let decision = executor(handler, installed).decide(&spec(entrypoint))?;
+        Ok(decision.is_some())
+    }
+
+    #[test]
+    fn a_linux_container_is_linux_whatever_its_entrypoint() {
+        let dir = files();
+        for name in ["m.wasm", "run.sh", "missing"] {
+            let decided = decide(Handler::Linux, true, &dir.path().join(name));
+            assert!(matches!(decided, Ok(false)), "{name}: {decided:?}");
+        }
+    }
+
+    #[test]
+    fn a_smart_container_runs_a_script_as_linux() {
+        let dir = files();
+        for installed in [true, false] {
+            let decided = decide(Handler::Smart, installed, &dir.path().join("run.sh"));
+            assert!(matches!(decided, Ok(false)), "{decided:?}");
+        }
+    }
+
+    #[test]
+    fn a_wasm_container_refuses_a_script() {
+        let dir = files();
+        let decided = decide(Handler::Wasm, true, &dir.path().join("run.sh"));
+        assert!(
+            matches!(decided, Err(StartError::NotWasm { .. })),
+            "{decided:?}"
+        );
+    }
+
+    #[test]
+    fn a_module_without_an_executor_says_why() {
+        let dir = files();
+        for handler in [Handler::Wasm, Handler::Smart] {
+            let decided = decide(handler, false, &dir.path().join("m.wasm"));
+            let Err(err @ StartError::NoExecutor { .. }) = decided else {
+                panic!("{decided:?}")
+            };
+            assert!(
+                err.to_string().contains("no wasm executor installed"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_module_is_wasm_only_with_the_guest_view() {
+        let dir = files();
+        for handler in [Handler::Wasm, Handler::Smart] {
+            let decided = decide(handler, true, &dir.path().join("m.wasm"));
+            assert!(
+                matches!(decided, Err(StartError::NoGuestView)),
+                "{decided:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_missing_entrypoint_is_named() {
+        let dir = files();
+        let missing = dir.path().join("missing");
+        for handler in [Handler::Wasm, Handler::Smart] {
+            let decided = decide(handler, true, &missing);
+            assert!(
+                matches!(
+                    decided,
+                    Err(StartError::Entrypoint(EntrypointError::NotFound(_)))
+                ),
+                "{decided:?}"
+            );
+        }
+    }
+}

@@ -184,3 +184,99 @@ fn verify(file: &mut File, key: &Key, secret: &Secret) -> Result<(), Unverified>
     Ok(())
 }
 
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    const ARTIFACT: &[u8] = b"compiled code";
+
+    fn key() -> Key {
+        Key::new("module digest", "engine id")
+    }
+
+    /// An entry sealed with `secret`, positioned at its first byte.
+    fn sealed(artifact: &[u8], secret: &Secret) -> File {
+        let mut file = tempfile::tempfile().expect("temp file");
+        begin(&file).expect("begin");
+        file.write_all(artifact).expect("artifact");
+        seal(&file, &key(), secret).expect("seal");
+        file.rewind().expect("rewind");
+        file
+    }
+
+    fn verified(mut file: File, key: &Key, secret: &Secret) -> Result<(), Unverified> {
+        file.rewind().expect("rewind");
+        verify(&mut file, key, secret)
+    }
+
+    #[test]
+    fn a_sealed_entry_verifies() {
+        let secret = Secret::of([7; 32]);
+        let mut file = sealed(ARTIFACT, &secret);
+        verify(&mut file, &key(), &secret).expect("verifies");
+        let mut artifact = Vec::new();
+        file.seek(SeekFrom::Start(HEADER_LEN)).expect("seek");
+        file.read_to_end(&mut artifact).expect("read");
+        assert_eq!(artifact, ARTIFACT);
+    }
+
+    #[test]
+    fn a_changed_artifact_byte_fails_the_mac() {
+        let secret = Secret::of([7; 32]);
+        let file = sealed(ARTIFACT, &secret);
+        file.write_all_at(b"C", HEADER_LEN).expect("tamper");
+        let err = verified(file, &key(), &secret);
+        assert!(matches!(err, Err(Unverified::MacMismatch)), "{err:?}");
+    }
+
+    #[test]
+    fn an_entry_sealed_with_another_secret_fails_the_mac() {
+        let file = sealed(ARTIFACT, &Secret::of([1; 32]));
+        let err = verified(file, &key(), &Secret::of([2; 32]));
+        assert!(matches!(err, Err(Unverified::MacMismatch)), "{err:?}");
+    }
+
+    #[test]
+    fn an_entry_of_another_key_is_refused() {
+        let secret = Secret::of([7; 32]);
+        let file = sealed(ARTIFACT, &secret);
+        let other = Key::new("module digest", "another engine");
+        let err = verified(file, &other, &secret);
+        assert!(matches!(err, Err(Unverified::OtherKey)), "{err:?}");
+    }
+
+    #[test]
+    fn a_truncated_or_extended_entry_is_refused() {
+        let secret = Secret::of([7; 32]);
+        let file = sealed(ARTIFACT, &secret);
+        file.set_len(HEADER_LEN + 3).expect("truncate");
+        let err = verified(file, &key(), &secret);
+        assert!(matches!(err, Err(Unverified::Size { .. })), "{err:?}");
+        let mut file = sealed(ARTIFACT, &secret);
+        file.seek(SeekFrom::End(0)).expect("seek");
+        file.write_all(b"more").expect("extend");
+        let err = verified(file, &key(), &secret);
+        assert!(matches!(err, Err(Unverified::Size { .. })), "{err:?}");
+    }
+
+    #[test]
+    fn a_foreign_file_is_refused() {
+        let secret = Secret::of([7; 32]);
+        let file = sealed(ARTIFACT, &secret);
+        file.write_all_at(b"ELF", 0).expect("magic");
+        let err = verified(file, &key(), &secret);
+        assert!(matches!(err, Err(Unverified::NotAnEntry)), "{err:?}");
+        let empty = tempfile::tempfile().expect("temp file");
+        let err = verified(empty, &key(), &secret);
+        assert!(matches!(err, Err(Unverified::TruncatedHeader)), "{err:?}");
+    }
+
+    #[test]
+    fn an_empty_artifact_is_not_sealed() {
+        let file = tempfile::tempfile().expect("temp file");
+        begin(&file).expect("begin");
+        assert!(seal(&file, &key(), &Secret::of([7; 32])).is_err());
+    }
+}

@@ -125,3 +125,86 @@ fn find(name: &str, env_path: &str, is_file: &dyn Fn(&Path) -> bool) -> Option<P
         .find(|candidate| is_file(candidate))
 }
 
+#[cfg(test)]
+mod tests {
+    use oci_spec::runtime::{Process, Spec};
+
+    use super::*;
+
+    fn spec(args: &[&str], env: &[&str]) -> Spec {
+        let mut process = Process::default();
+        process.set_args(Some(args.iter().map(|a| a.to_string()).collect()));
+        process.set_env(Some(env.iter().map(|e| e.to_string()).collect()));
+        let mut spec = Spec::default();
+        spec.set_process(Some(process));
+        spec
+    }
+
+    /// `locate` in a container whose files are `files`.
+    fn locate_in(
+        files: &[&str],
+        args: &[&str],
+        env: &[&str],
+    ) -> Result<(PathBuf, Option<String>), EntrypointError> {
+        locate(&spec(args, env), &|p: &Path| {
+            files.iter().any(|f| Path::new(f) == p)
+        })
+    }
+
+    #[test]
+    fn a_path_is_taken_as_it_is() {
+        let found = locate_in(&["/app/m.wasm"], &["/app/m.wasm", "x"], &[]).ok();
+        assert_eq!(found, Some((PathBuf::from("/app/m.wasm"), None)));
+    }
+
+    #[test]
+    fn a_bare_name_is_looked_up_through_the_spec_path() {
+        let files = ["/opt/bin/m.wasm", "/usr/bin/m.wasm"];
+        let found = locate_in(&files, &["m.wasm"], &["PATH=/nowhere:/opt/bin"]).ok();
+        assert_eq!(found, Some((PathBuf::from("/opt/bin/m.wasm"), None)));
+        let found = locate_in(&files, &["m.wasm"], &[]).ok();
+        assert_eq!(found, Some((PathBuf::from("/usr/bin/m.wasm"), None)));
+    }
+
+    #[test]
+    fn a_hash_suffix_selects_a_function() {
+        let found = locate_in(&["/app/m.wasm"], &["/app/m.wasm#run"], &[]).ok();
+        assert_eq!(
+            found,
+            Some((PathBuf::from("/app/m.wasm"), Some("run".to_owned())))
+        );
+    }
+
+    #[test]
+    fn a_file_named_with_a_hash_is_that_file() {
+        let files = ["/app/m.wasm", "/app/m.wasm#run"];
+        let found = locate_in(&files, &["/app/m.wasm#run"], &[]).ok();
+        assert_eq!(found, Some((PathBuf::from("/app/m.wasm#run"), None)));
+        let found = locate_in(&["/app/m.wasm#"], &["/app/m.wasm#"], &[]).ok();
+        assert_eq!(found, Some((PathBuf::from("/app/m.wasm#"), None)));
+    }
+
+    #[test]
+    fn what_is_missing_is_named() {
+        let err = locate_in(&[], &["/app/gone.wasm#run"], &[]).err();
+        assert!(
+            matches!(&err, Some(EntrypointError::NotFound(name)) if name == "/app/gone.wasm"),
+            "{err:?}"
+        );
+        let err = locate_in(&[], &[], &[]).err();
+        assert!(matches!(err, Some(EntrypointError::NoArgs)), "{err:?}");
+        let mut no_process = Spec::default();
+        no_process.set_process(None);
+        let err = locate(&no_process, &|_: &Path| true).err();
+        assert!(matches!(err, Some(EntrypointError::NoProcess)), "{err:?}");
+    }
+
+    #[test]
+    fn a_directory_is_not_an_entrypoint() {
+        let err = locate_in(&[], &["/"], &[]).err().map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("entrypoint \"/\" is a directory, not a regular file")
+        );
+    }
+}

@@ -150,3 +150,61 @@ pub fn exec_linux(spec: &Spec) -> LaunchError {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use oci_spec::runtime::{Process, Spec};
+
+    use super::*;
+
+    fn spec(args: &[&str], env: &[&str]) -> Spec {
+        let mut process = Process::default();
+        process.set_args(Some(args.iter().map(|a| a.to_string()).collect()));
+        process.set_env(Some(env.iter().map(|e| e.to_string()).collect()));
+        let mut spec = Spec::default();
+        spec.set_process(Some(process));
+        spec
+    }
+
+    fn os(strings: &[&str]) -> Vec<OsString> {
+        strings.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn the_task_carries_args_and_env_exactly() {
+        let spec = spec(&["m.wasm", "a b", ""], &["K=V", "PATH=/x"]);
+        let task = task(&spec, PathBuf::from("/bin/m.wasm"), None);
+        assert_eq!(task.module, PathBuf::from("/bin/m.wasm"));
+        assert_eq!(task.function, None);
+        assert_eq!(task.args, os(&["m.wasm", "a b", ""]));
+        assert_eq!(task.env, os(&["K=V", "PATH=/x"]));
+        assert!(task.preopens.is_empty() && task.precompiled.is_none());
+    }
+
+    #[test]
+    fn argv0_has_no_function_selector() {
+        let spec = spec(&["/app/m#x.wasm#run", "arg#1"], &[]);
+        let task = task(&spec, PathBuf::from("/app/m#x.wasm"), Some("run".into()));
+        assert_eq!(task.function.as_deref(), Some("run"));
+        assert_eq!(task.args, os(&["/app/m#x.wasm", "arg#1"]));
+    }
+
+    #[test]
+    fn a_file_named_with_a_hash_keeps_its_name_as_argv0() {
+        let spec = spec(&["/app/m.wasm#run"], &[]);
+        let task = task(&spec, PathBuf::from("/app/m.wasm#run"), None);
+        assert_eq!(task.args, os(&["/app/m.wasm#run"]));
+    }
+
+    #[test]
+    fn linux_exec_failures_name_the_program() {
+        let err = exec_linux(&spec(&[], &[])).to_string();
+        assert_eq!(err, "process.args is empty");
+        let err = exec_linux(&spec(&["/bin/x", "a\0b"], &[])).to_string();
+        assert_eq!(err, "exec /bin/x: an argument holds a NUL byte");
+        let err = exec_linux(&spec(&["/nonexistent/runw-test"], &[])).to_string();
+        assert_eq!(
+            err,
+            "exec /nonexistent/runw-test: No such file or directory"
+        );
+    }
+}
