@@ -14,9 +14,9 @@
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
-use libcontainer::oci_spec::runtime::Spec;
 use libcontainer::workload::default;
 use libcontainer::workload::{Executor, ExecutorError, ExecutorValidationError};
+use oci_spec::runtime::Spec;
 use runw_shared::Task;
 
 use crate::compile_cache::{Artifact, CompileCache, Lookup};

@@ -2,12 +2,12 @@
 //! read to learn what this runtime supports.
 
 use anyhow::Result;
-use libcontainer::oci_spec::runtime::{
+use libcontainer::syscall::linux::MountOption;
+use liboci_cli::Features as FeaturesArgs;
+use oci_spec::runtime::{
     ApparmorBuilder, CgroupBuilder, Features, FeaturesBuilder, IDMapBuilder, IntelRdtBuilder,
     LinuxFeatureBuilder, LinuxNamespaceType, MountExtensionsBuilder, SelinuxBuilder, VERSION,
 };
-use libcontainer::syscall::linux::MountOption;
-use liboci_cli::Features as FeaturesArgs;
 
 pub fn features(_: FeaturesArgs) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(&document()?)?);

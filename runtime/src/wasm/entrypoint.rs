@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use libcontainer::oci_spec::runtime::Spec;
+use oci_spec::runtime::Spec;
 use runw_shared::ModuleKind;
 
 /// Why the entrypoint cannot be resolved.

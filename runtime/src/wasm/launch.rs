@@ -6,9 +6,9 @@ use std::os::fd::AsRawFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
-use libcontainer::oci_spec::runtime::Spec;
 use nix::errno::Errno;
 use nix::fcntl::{fcntl, AtFlags, FcntlArg, FdFlag};
+use oci_spec::runtime::Spec;
 use runw_shared::{PrecompiledRef, Task};
 
 use super::entrypoint;
