@@ -50,7 +50,7 @@ impl Bundle {
     }
 
     /// A wasm bundle: a rootfs holding only `module` (copied to `/app/NAME` unless
-    /// `at` says otherwise), running `args` (args[0] is the module's container path),
+    /// `at` says otherwise), running `args` (`args[0]` is the module's container path),
     /// with `annotations`.
     pub fn wasm(module: &Path, at: &str, args: &[&str], annotations: &[(&str, &str)]) -> Self {
         let dir = tempfile::Builder::new()

@@ -30,7 +30,8 @@ fn malformed_config() {
 #[test]
 fn incomplete_config() {
     let runw = Runw::new();
-    let cases: [(&str, fn(&mut serde_json::Value)); 3] = [
+    type Edit = fn(&mut serde_json::Value);
+    let cases: [(&str, Edit); 3] = [
         ("process.args", |c| {
             c["process"]["args"] = serde_json::json!([])
         }),
@@ -233,7 +234,8 @@ fn assert_one_line_cause(out: &runw_integration::Outcome, cause: &str) {
 /// error record of the `--log` file (which containerd and CRI-O show).
 #[test]
 fn init_failures_name_their_cause() {
-    let cases: [(&str, fn(&mut Bundle), &str); 3] = [
+    type Change = fn(&mut Bundle);
+    let cases: [(&str, Change, &str); 3] = [
         (
             "badcwd",
             |b| {
@@ -356,5 +358,60 @@ fn a_wasm_exec_failure_says_why() {
     let id = unique_id("e2big");
     let out = runw.run(["run", "--bundle", bundle.path().to_str().unwrap(), &id]);
     out.assert_one_line_error("runw: exec wasmtime-exec: Argument list too long");
+    leftovers::assert_none(&runw, &id, Some(bundle.path()));
+}
+
+/// On a node with several executors installed but not runw's build-time default (here the
+/// default wasmtime-exec: ci/build leaves RUNW_DEFAULT_EXECUTOR unset), a wasm container
+/// fails at create with one line naming what is installed and `RUNW_EXECUTOR`, not "no wasm
+/// executor installed". The node is a directory holding a copy of runw and two other
+/// executors (never run: the choice fails first).
+#[test]
+fn several_executors_without_the_default_are_named() {
+    use std::os::unix::fs::PermissionsExt;
+    assert!(
+        !std::path::Path::new("/usr/libexec/runw/wasmtime-exec").exists(),
+        "/usr/libexec/runw/wasmtime-exec is installed: this test needs a node without it"
+    );
+    let node = tempfile::tempdir().unwrap();
+    let runw_copy = node.path().join("runw");
+    std::fs::copy(runw_integration::runw::binary(), &runw_copy).unwrap();
+    for other in ["wasmer-exec", "wasmedge-exec"] {
+        let path = node.path().join(other);
+        std::fs::write(&path, "#!/bin/sh\nexit 99\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let runw = Runw::new();
+    let guest = runw_integration::bundle::guest("hello");
+    let bundle = Bundle::wasm(
+        &guest,
+        "/hello.wasm",
+        &["/hello.wasm"],
+        &[("run.oci.handler", "wasm")],
+    );
+    let id = unique_id("nodefault");
+    let output = std::process::Command::new(&runw_copy)
+        .arg("--root")
+        .arg(runw.root.path())
+        .args(["create", "--bundle", bundle.path().to_str().unwrap(), &id])
+        .env("RUNW_CACHE_DIR", runw.cache_dir())
+        .env_remove("RUNW_EXECUTOR")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let out = runw_integration::Outcome::from(output);
+    out.assert_one_line_error("RUNW_EXECUTOR");
+    for named in ["wasmtime-exec", "wasmer-exec", "wasmedge-exec"] {
+        assert!(
+            out.stderr.contains(named),
+            "{named} not named: {}",
+            out.stderr
+        );
+    }
+    assert!(
+        !out.stderr.contains("no wasm executor installed"),
+        "{}",
+        out.stderr
+    );
     leftovers::assert_none(&runw, &id, Some(bundle.path()));
 }

@@ -410,7 +410,7 @@ fn the_executor_cannot_be_modified_from_the_container(exec: &Executor) {
     let id = unique_id("cve");
     runw.run_detached(&bundle, &id);
     let executor = &exec.path;
-    let before = std::fs::read(&executor).unwrap();
+    let before = std::fs::read(executor).unwrap();
 
     // Open for writing through the link, and through an O_PATH-style reopen of a saved fd.
     let attack = "echo pwned >> /proc/1/exe; exec 3< /proc/1/exe; echo pwned >> /proc/self/fd/3";
@@ -421,7 +421,7 @@ fn the_executor_cannot_be_modified_from_the_container(exec: &Executor) {
         "{out:?}"
     );
     assert_eq!(
-        std::fs::read(&executor).unwrap(),
+        std::fs::read(executor).unwrap(),
         before,
         "the host's executor was modified"
     );

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use libcontainer::oci_spec::runtime::{Process, Spec};
+use oci_spec::runtime::{Process, Spec};
 
 /// Loads `bundle/config.json` and checks what `create` needs of it.
 pub fn check(bundle: &Path) -> Result<Spec> {

@@ -9,8 +9,8 @@
 use std::path::{Path, PathBuf};
 
 use libcontainer::container::Container;
-use libcontainer::oci_spec::runtime::Spec;
 use nix::mount::{mount, MsFlags};
+use oci_spec::runtime::Spec;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DefaultCgroupError {
@@ -198,7 +198,7 @@ pub enum ExecCoverError {
     #[error("cannot read {}: {source}", path.display())]
     Spec {
         path: PathBuf,
-        source: Box<libcontainer::oci_spec::OciSpecError>,
+        source: Box<oci_spec::OciSpecError>,
     },
     #[error("cannot read the saved config of container {id}: {source}")]
     Saved {

@@ -8,8 +8,8 @@
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use libcontainer::oci_spec::runtime::{Capabilities, Capability, LinuxCapabilities, Process, Spec};
 use liboci_cli::Exec;
+use oci_spec::runtime::{Capabilities, Capability, LinuxCapabilities, Process, Spec};
 
 /// The process for this exec of the container whose spec is `spec`.
 pub fn build(spec: &Spec, args: &Exec) -> Result<Process> {
@@ -138,7 +138,7 @@ fn add_caps(caps: Option<&LinuxCapabilities>, added: &Capabilities) -> LinuxCapa
 #[cfg(test)]
 mod tests {
     use clap::Parser;
-    use libcontainer::oci_spec::runtime::PosixRlimit;
+    use oci_spec::runtime::PosixRlimit;
 
     use super::*;
 

@@ -17,11 +17,9 @@
 //! A profile whose rules notify a seccomp agent (`SCMP_ACT_NOTIFY`) gets no agent for an
 //! exec'd process: the listener is closed, and the kernel fails those syscalls with ENOSYS.
 
-use libcontainer::oci_spec::runtime::{
-    Capabilities, Capability, LinuxCapabilities, LinuxSeccomp, Process, Spec,
-};
 use libcontainer::seccomp::SeccompError;
 use libcontainer::syscall::SyscallError;
+use oci_spec::runtime::{Capabilities, Capability, LinuxCapabilities, LinuxSeccomp, Process, Spec};
 
 /// What an exec'd process needs installed before execve.
 #[derive(Clone, Debug)]

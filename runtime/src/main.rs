@@ -14,6 +14,7 @@ mod default_cgroup;
 mod error_line;
 mod exec_process;
 mod exec_seccomp;
+mod executor_binary;
 mod help_text;
 mod init_cause;
 mod logging;
@@ -87,7 +88,7 @@ fn dispatch(opts: Opts) -> Result<u8> {
             CommonCmd::Update(args) => update::update(args, &root()?)?,
             CommonCmd::Checkpointt(_) => anyhow::bail!("checkpoint is not supported by runw"),
         },
-        Command::Completion(args) => completion::completion(args)?,
+        Command::Completion(args) => completion::completion(args, cli::command())?,
         Command::Cache(args) => cache::cache(args)?,
         Command::Man(args) => man::man(args)?,
     }

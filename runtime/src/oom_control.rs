@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use libcontainer::oci_spec::runtime::Spec;
+use oci_spec::runtime::Spec;
 use procfs::process::Process;
 
 #[derive(Debug, thiserror::Error)]

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::wasm::executor_binary;
+use crate::executor_binary;
 
 /// `runw --version`'s first line.
 pub const SHORT: &str = env!("CARGO_PKG_VERSION");
@@ -22,8 +22,8 @@ pub fn long() -> String {
 /// there is none.
 fn executor_line() -> String {
     match executor_binary::locate() {
-        Some(path) => format!("{} ({})", path.display(), ask_version(&path)),
-        None => executor_binary::ExecutorBinaryError::NotFound.to_string(),
+        Ok(path) => format!("{} ({})", path.display(), ask_version(&path)),
+        Err(err) => err.to_string(),
     }
 }
 

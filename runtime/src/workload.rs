@@ -14,17 +14,19 @@
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
-use libcontainer::oci_spec::runtime::Spec;
 use libcontainer::workload::default;
 use libcontainer::workload::{Executor, ExecutorError, ExecutorValidationError};
-use nix::errno::Errno;
+use oci_spec::runtime::Spec;
 use runw_shared::Task;
 
 use crate::compile_cache::{Artifact, CompileCache, Lookup};
-use crate::exec_seccomp::ExecSeccomp;
+use crate::exec_seccomp::{ExecSeccomp, ExecSeccompError};
+use crate::executor_binary;
 use crate::wasm::annotations::{self, Handler};
+use crate::wasm::entrypoint::{self, EntrypointError};
 use crate::wasm::guest_view::{GuestView, GuestViewError};
-use crate::wasm::{artifact_channel, entrypoint, executor_binary, host_module, launch};
+use crate::wasm::launch::{self, LaunchError};
+use crate::wasm::{artifact_channel, host_module};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkloadError {
@@ -34,18 +36,43 @@ pub enum WorkloadError {
     GuestView(#[from] GuestViewError),
 }
 
+/// Why the container's process cannot be started, found in `validate` or `exec`; flattened
+/// to a string only where libcontainer's [`Executor`] API asks for one.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Entrypoint(#[from] EntrypointError),
+    #[error("{} is a wasm module but {reason}", path.display())]
+    NoExecutor {
+        path: std::path::PathBuf,
+        reason: Arc<executor_binary::ExecutorBinaryError>,
+    },
+    #[error("entrypoint {} is not a wasm module or WAT file, but the container is annotated as wasm", path.display())]
+    NotWasm { path: std::path::PathBuf },
+    #[error(transparent)]
+    GuestView(Arc<GuestViewError>),
+    #[error("the guest's view of the filesystem was not opened")]
+    NoGuestView,
+    #[error(transparent)]
+    Seccomp(#[from] ExecSeccompError),
+    #[error(transparent)]
+    Launch(#[from] LaunchError),
+}
+
 #[derive(Clone)]
 pub struct RunwExecutor {
     handler: Handler,
     /// The wasm executor, opened before pivot_root; `None` for Linux containers, and for
     /// smart ones on a node with no executor installed.
     executor: Option<Arc<executor_binary::ExecutorBinary>>,
+    /// Why a smart container has no executor, told only if it turns out to be wasm.
+    no_executor: Option<Arc<executor_binary::ExecutorBinaryError>>,
     /// Where the compiled entrypoint arrives, when the host could see the module and the
     /// cache could look it up.
     artifacts: Option<Arc<artifact_channel::Receiver>>,
     /// The directories the guest may open, opened on the host with the executor; for a
     /// smart container, why they could not be is told only if it turns out to be wasm.
-    guest_view: Option<Arc<Result<GuestView, GuestViewError>>>,
+    guest_view: Option<Result<Arc<GuestView>, Arc<GuestViewError>>>,
     /// What `validate` decided: a wasm task, or `None` for a Linux process.
     decision: Arc<OnceLock<Option<Task>>>,
     /// For a process exec'd into a running container: the container's seccomp filter,
@@ -84,7 +111,7 @@ impl RunwExecutor {
         match GuestView::open(spec, bundle) {
             Err(err) if self.handler == Handler::Wasm => Err(err),
             view => {
-                self.guest_view = Some(Arc::new(view));
+                self.guest_view = Some(view.map(Arc::new).map_err(Arc::new));
                 Ok(())
             }
         }
@@ -93,14 +120,18 @@ impl RunwExecutor {
     fn without_cache(spec: &Spec) -> Result<Self, executor_binary::ExecutorBinaryError> {
         let handler = annotations::handler(spec.annotations().as_ref());
         tracing::debug!("{}", annotations::explain(spec.annotations().as_ref()));
-        let executor = match handler {
-            Handler::Linux => None,
-            Handler::Wasm => Some(Arc::new(executor_binary::open()?)),
-            Handler::Smart => executor_binary::open().ok().map(Arc::new),
+        let (executor, no_executor) = match handler {
+            Handler::Linux => (None, None),
+            Handler::Wasm => (Some(Arc::new(executor_binary::open()?)), None),
+            Handler::Smart => match executor_binary::open() {
+                Ok(binary) => (Some(Arc::new(binary)), None),
+                Err(err) => (None, Some(Arc::new(err))),
+            },
         };
         Ok(RunwExecutor {
             handler,
             executor,
+            no_executor,
             artifacts: None,
             guest_view: None,
             decision: Arc::default(),
@@ -131,16 +162,16 @@ impl RunwExecutor {
     }
 
     /// The guest's view, or why there is none.
-    fn view(&self) -> Result<&GuestView, String> {
-        match self.guest_view.as_deref() {
+    fn view(&self) -> Result<&GuestView, StartError> {
+        match &self.guest_view {
             Some(Ok(view)) => Ok(view),
-            Some(Err(err)) => Err(err.to_string()),
-            None => Err("the guest's view of the filesystem was not opened".into()),
+            Some(Err(err)) => Err(StartError::GuestView(err.clone())),
+            None => Err(StartError::NoGuestView),
         }
     }
 
     /// Decides Linux or wasm for the process in `spec`, judging the entrypoint by content.
-    fn decide(&self, spec: &Spec) -> Result<Option<Task>, String> {
+    fn decide(&self, spec: &Spec) -> Result<Option<Task>, StartError> {
         if self.handler == Handler::Linux {
             tracing::debug!("runs as Linux: not annotated as wasm");
             return Ok(None);
@@ -148,20 +179,19 @@ impl RunwExecutor {
         let entry = entrypoint::resolve(spec)?;
         log_decision(self.handler, &entry, self.executor.as_deref());
         match (self.handler, entry.kind) {
-            (_, Some(_)) if self.executor.is_none() => Err(format!(
-                "{} is a wasm module but no wasm executor is installed (runw's default is {})",
-                entry.path.display(),
-                executor_binary::DEFAULT
-            )),
+            (_, Some(_)) if self.executor.is_none() => Err(StartError::NoExecutor {
+                path: entry.path,
+                reason: self
+                    .no_executor
+                    .clone()
+                    .unwrap_or_else(|| Arc::new(executor_binary::ExecutorBinaryError::NotFound)),
+            }),
             (_, Some(_)) => {
                 self.view()?;
                 Ok(Some(launch::task(spec, entry.path, entry.function)))
             }
             (Handler::Smart, None) => Ok(None),
-            (_, None) => Err(format!(
-                "entrypoint {} is not a wasm module or WAT file, but the container is annotated as wasm",
-                entry.path.display()
-            )),
+            (_, None) => Err(StartError::NotWasm { path: entry.path }),
         }
     }
 }
@@ -170,7 +200,7 @@ impl Executor for RunwExecutor {
     fn validate(&self, spec: &Spec) -> Result<(), ExecutorValidationError> {
         let decision = self
             .decide(spec)
-            .map_err(ExecutorValidationError::ArgValidationError)?;
+            .map_err(|err| ExecutorValidationError::ArgValidationError(err.to_string()))?;
         let is_linux = decision.is_none();
         let _ = self.decision.set(decision);
         if is_linux {
@@ -187,14 +217,16 @@ impl Executor for RunwExecutor {
             .map_err(|err| ExecutorError::Other(format!("failed to repair stdio: {err}")))?;
         let decision = match self.decision.get() {
             Some(decision) => decision.clone(),
-            None => self.decide(spec).map_err(ExecutorError::Other)?,
+            None => self
+                .decide(spec)
+                .map_err(|err| ExecutorError::Other(err.to_string()))?,
         };
         let installed = self
             .exec_seccomp
             .as_ref()
             .map_or(Ok(()), |seccomp| seccomp.install());
         let failure = match (installed, decision, &self.executor) {
-            (Err(err), _, _) => err.to_string(),
+            (Err(err), _, _) => StartError::from(err),
             (Ok(()), Some(task), Some(executor)) => match self.view() {
                 Err(err) => err,
                 Ok(view) => {
@@ -205,21 +237,21 @@ impl Executor for RunwExecutor {
                     let artifact = self.artifacts.as_ref().and_then(|r| r.try_receive());
                     let artifact =
                         artifact.map(|(fd, module_digest)| Artifact { fd, module_digest });
-                    let err = launch::exec(executor, &task, view, cwd, artifact.as_ref());
-                    let reason = err
-                        .raw_os_error()
-                        .map_or(err.to_string(), |n| Errno::from_raw(n).desc().to_owned());
-                    format!("exec {}: {reason}", executor.name)
+                    let source = launch::exec(executor, &task, view, cwd, artifact.as_ref());
+                    StartError::from(LaunchError::Executor {
+                        name: executor.name.clone(),
+                        source,
+                    })
                 }
             },
-            (Ok(()), _, _) => launch::exec_linux(spec),
+            (Ok(()), _, _) => StartError::from(launch::exec_linux(spec)),
         };
         // This process was to become the container's: its stderr is where the user looks
         // (runc reports the same through its own stderr). `runw exec` prints what it returns.
         if !self.exec_into {
             eprintln!("runw: {failure}");
         }
-        Err(ExecutorError::Other(failure))
+        Err(ExecutorError::Other(failure.to_string()))
     }
 }
 
@@ -336,6 +368,128 @@ impl PendingArtifact {
             if let Err(err) = self.sender.send(&artifact.fd, &artifact.module_digest) {
                 tracing::warn!("compile cache: cannot hand the artifact to the container: {err}");
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::OwnedFd;
+
+    use oci_spec::runtime::{Process, Spec};
+
+    use super::*;
+    use crate::executor_binary::{ExecutorBinary, ExecutorBinaryError};
+
+    /// A container directory holding a core module and a shell script.
+    fn files() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("m.wasm"), b"\0asm\x01\0\0\0").expect("module");
+        std::fs::write(dir.path().join("run.sh"), b"#!/bin/sh\n").expect("script");
+        dir
+    }
+
+    fn spec(entrypoint: &Path) -> Spec {
+        let mut process = Process::default();
+        process.set_args(Some(vec![entrypoint.display().to_string()]));
+        let mut spec = Spec::default();
+        spec.set_process(Some(process));
+        spec
+    }
+
+    fn executor(handler: Handler, installed: bool) -> RunwExecutor {
+        let binary = installed.then(|| {
+            let fd = OwnedFd::from(std::fs::File::open("/dev/null").expect("/dev/null"));
+            let name = executor_binary::DEFAULT.to_owned();
+            Arc::new(ExecutorBinary { fd, name })
+        });
+        let no_executor = (!installed).then(|| Arc::new(ExecutorBinaryError::NotFound));
+        RunwExecutor {
+            handler,
+            executor: binary,
+            no_executor,
+            artifacts: None,
+            guest_view: None,
+            decision: Arc::default(),
+            exec_seccomp: None,
+            exec_into: false,
+        }
+    }
+
+    /// What `handler` decides for `entrypoint` with or without an executor installed.
+    fn decide(handler: Handler, installed: bool, entrypoint: &Path) -> Result<bool, StartError> {
+        let decision = executor(handler, installed).decide(&spec(entrypoint))?;
+        Ok(decision.is_some())
+    }
+
+    #[test]
+    fn a_linux_container_is_linux_whatever_its_entrypoint() {
+        let dir = files();
+        for name in ["m.wasm", "run.sh", "missing"] {
+            let decided = decide(Handler::Linux, true, &dir.path().join(name));
+            assert!(matches!(decided, Ok(false)), "{name}: {decided:?}");
+        }
+    }
+
+    #[test]
+    fn a_smart_container_runs_a_script_as_linux() {
+        let dir = files();
+        for installed in [true, false] {
+            let decided = decide(Handler::Smart, installed, &dir.path().join("run.sh"));
+            assert!(matches!(decided, Ok(false)), "{decided:?}");
+        }
+    }
+
+    #[test]
+    fn a_wasm_container_refuses_a_script() {
+        let dir = files();
+        let decided = decide(Handler::Wasm, true, &dir.path().join("run.sh"));
+        assert!(
+            matches!(decided, Err(StartError::NotWasm { .. })),
+            "{decided:?}"
+        );
+    }
+
+    #[test]
+    fn a_module_without_an_executor_says_why() {
+        let dir = files();
+        for handler in [Handler::Wasm, Handler::Smart] {
+            let decided = decide(handler, false, &dir.path().join("m.wasm"));
+            let Err(err @ StartError::NoExecutor { .. }) = decided else {
+                panic!("{decided:?}")
+            };
+            assert!(
+                err.to_string().contains("no wasm executor installed"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_module_is_wasm_only_with_the_guest_view() {
+        let dir = files();
+        for handler in [Handler::Wasm, Handler::Smart] {
+            let decided = decide(handler, true, &dir.path().join("m.wasm"));
+            assert!(
+                matches!(decided, Err(StartError::NoGuestView)),
+                "{decided:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_missing_entrypoint_is_named() {
+        let dir = files();
+        let missing = dir.path().join("missing");
+        for handler in [Handler::Wasm, Handler::Smart] {
+            let decided = decide(handler, true, &missing);
+            assert!(
+                matches!(
+                    decided,
+                    Err(StartError::Entrypoint(EntrypointError::NotFound(_)))
+                ),
+                "{decided:?}"
+            );
         }
     }
 }

@@ -225,3 +225,57 @@ fn precompile(name: &str, engine: &impl Engine) -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Seek, SeekFrom, Write};
+    use std::os::fd::AsRawFd;
+
+    use super::*;
+
+    const MODULE: &[u8] = b"\0asm\x01\0\0\0";
+
+    /// A module file and an artifact descriptor positioned past a 4-byte header, as runw
+    /// hands it over.
+    fn handed_over(dir: &Path) -> (std::path::PathBuf, File) {
+        let module = dir.join("m.wasm");
+        std::fs::write(&module, MODULE).expect("module");
+        let mut artifact = tempfile::tempfile().expect("artifact");
+        artifact.write_all(b"HEADcompiled").expect("write");
+        artifact.seek(SeekFrom::Start(4)).expect("seek");
+        (module, artifact)
+    }
+
+    #[test]
+    fn an_artifact_of_this_module_is_read_from_its_offset() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (module, artifact) = handed_over(dir.path());
+        let precompiled = PrecompiledRef {
+            fd: artifact.as_raw_fd(),
+            module_digest: digest::module_digest(MODULE),
+        };
+        let bytes = read_precompiled(&precompiled, &module).expect("read");
+        assert_eq!(bytes, b"compiled");
+    }
+
+    #[test]
+    fn an_artifact_of_another_module_is_refused() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (module, artifact) = handed_over(dir.path());
+        let precompiled = PrecompiledRef {
+            fd: artifact.as_raw_fd(),
+            module_digest: digest::module_digest(b"\0asm\x01\0\0\0 another"),
+        };
+        let err = read_precompiled(&precompiled, &module).err();
+        assert_eq!(
+            err.map(|e| e.to_string()).as_deref(),
+            Some("it was compiled from another module")
+        );
+        std::fs::write(&module, b"changed").expect("change the module");
+        let precompiled = PrecompiledRef {
+            module_digest: digest::module_digest(MODULE),
+            ..precompiled
+        };
+        assert!(read_precompiled(&precompiled, &module).is_err());
+    }
+}

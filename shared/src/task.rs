@@ -34,7 +34,7 @@ pub struct Task {
     pub module: PathBuf,
     /// An exported function to call instead of the command entry (`module.wasm#func`).
     pub function: Option<String>,
-    /// The guest's argv, exactly `process.args` (argv[0] included).
+    /// The guest's argv, exactly `process.args` (`argv[0]` included).
     pub args: Vec<OsString>,
     /// The guest's environment, exactly `process.env` (`KEY=value` entries).
     pub env: Vec<OsString>,
@@ -72,7 +72,7 @@ const INVOKE: &str = "--invoke";
 const PRECOMPILED: &str = "--precompiled";
 
 impl Task {
-    /// The executor's argv after argv[0].
+    /// The executor's argv after `argv[0]`.
     pub fn to_args(&self) -> Vec<OsString> {
         let mut out = Vec::with_capacity(self.preopens.len() * 2 + self.args.len() + 4);
         for preopen in &self.preopens {
@@ -101,7 +101,7 @@ impl Task {
         out
     }
 
-    /// Parses the executor's argv after argv[0]; `env` is the executor's environment.
+    /// Parses the executor's argv after `argv[0]`; `env` is the executor's environment.
     pub fn from_args(
         args: impl IntoIterator<Item = OsString>,
         env: Vec<OsString>,

@@ -29,18 +29,7 @@ impl Wasmer {
 
 impl runw_shared::executor_main::Engine for Wasmer {
     fn id(&self) -> Option<String> {
-        let engine = self.store.engine();
-        // wasmer's deterministic id names the compiler, not the CPU features code is tuned
-        // to: both go into the identity, with wasmer's version.
-        let target = wasmer::sys::Target::default();
-        Some(format!(
-            "wasmer-exec {} wasmer-7.4 {} {} {:?} {:?}",
-            env!("CARGO_PKG_VERSION"),
-            engine.deterministic_id(),
-            engine.artifact_format(),
-            target.triple().to_string(),
-            target.cpu_features()
-        ))
+        Some(crate::engine_id::of(self.store.engine()))
     }
 
     fn precompile(&self, wasm: &[u8]) -> Result<Vec<u8>, String> {

@@ -4,7 +4,6 @@
 //! Core modules get WASI preview 1 (`wasmtime_wasi::p1`), components the preview 2
 //! `wasi:cli/command` world; `.wat` text is compiled by wasmtime's `wat` support.
 
-use std::hash::{Hash, Hasher};
 use std::path::Path;
 
 use runw_shared::{exit_code, ModuleKind, Task};
@@ -38,18 +37,7 @@ enum Program {
 
 impl runw_shared::executor_main::Engine for Wasmtime {
     fn id(&self) -> Option<String> {
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        match &self.engine {
-            // The compatibility hash covers wasmtime's version, the target and every
-            // code-generation setting of the config.
-            Ok(engine) => engine.precompile_compatibility_hash().hash(&mut hasher),
-            Err(err) => err.to_string().hash(&mut hasher),
-        }
-        Some(format!(
-            "wasmtime-exec {} wasmtime-48 {:016x}",
-            env!("CARGO_PKG_VERSION"),
-            hasher.finish()
-        ))
+        Some(crate::engine_id::of(&self.engine))
     }
 
     fn precompile(&self, wasm: &[u8]) -> Result<Vec<u8>, String> {
@@ -132,15 +120,15 @@ fn compile(engine: &Engine, path: &Path) -> Result<Program, String> {
 /// Loads an artifact of `--precompile`.
 fn deserialize(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Program> {
     match Engine::detect_precompiled(bytes) {
-        // SAFETY: the runtime hands over only artifacts its compile cache wrote from this
-        // executor's `--precompile` output and authenticated before passing them (a keyed
-        // MAC that no container can forge); wasmtime itself rejects artifacts of another
-        // version or configuration.
         Some(Precompiled::Module) => {
+            // SAFETY: the runtime hands over only artifacts its compile cache wrote from this
+            // executor's `--precompile` output and authenticated before passing them (a keyed
+            // MAC that no container can forge); wasmtime itself rejects artifacts of another
+            // version or configuration.
             unsafe { Module::deserialize(engine, bytes) }.map(Program::Core)
         }
-        // SAFETY: as above.
         Some(Precompiled::Component) => {
+            // SAFETY: as for a module, above.
             unsafe { Component::deserialize(engine, bytes) }.map(Program::Component)
         }
         None => Err(wasmtime::Error::msg("not a wasmtime artifact")),

@@ -31,12 +31,8 @@ fn run_bounded(runw: &Runw, bundle: &Bundle) -> (i32, String, String) {
 fn mknod(path: &Path, mode: libc::mode_t, dev: libc::dev_t) {
     let c = CString::new(path.as_os_str().as_bytes()).unwrap();
     // SAFETY: mknod with a valid path; the result is checked.
-    assert_eq!(
-        unsafe { libc::mknod(c.as_ptr(), mode, dev) },
-        0,
-        "mknod {}",
-        path.display()
-    );
+    let made = unsafe { libc::mknod(c.as_ptr(), mode, dev) };
+    assert_eq!(made, 0, "mknod {}", path.display());
 }
 
 #[test]

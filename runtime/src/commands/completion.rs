@@ -10,8 +10,8 @@ pub struct Completion {
     pub shell: Shell,
 }
 
-pub fn completion(args: Completion) -> Result<()> {
-    let mut command = crate::cli::command();
+/// Prints the completion script of `command` (runw's own, [`crate::cli::command`]).
+pub fn completion(args: Completion, mut command: clap::Command) -> Result<()> {
     clap_complete::generate(args.shell, &mut command, "runw", &mut std::io::stdout());
     Ok(())
 }

@@ -9,10 +9,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use libcontainer::container::builder::ContainerBuilder;
 use libcontainer::container::Container;
-use libcontainer::oci_spec::runtime::{Process, Spec};
 use libcontainer::syscall::syscall::SyscallType;
 use liboci_cli::Exec;
 use nix::sys::wait::waitpid;
+use oci_spec::runtime::{Process, Spec};
 
 use super::exit_code;
 use crate::exec_process;

@@ -6,13 +6,13 @@ use std::collections::HashMap;
 use std::io::Write;
 
 use anyhow::{Context, Result};
-use libcontainer::oci_spec::runtime::{
+use libcontainer::syscall::linux::MountOption;
+use liboci_cli::Features as FeaturesArgs;
+use oci_spec::runtime::{
     ApparmorBuilder, Arch, CgroupBuilder, Features, FeaturesBuilder, IDMapBuilder, IntelRdtBuilder,
     LinuxFeatureBuilder, LinuxNamespaceType, LinuxSeccompAction, MountExtensionsBuilder, Seccomp,
     SeccompBuilder, SelinuxBuilder, VERSION,
 };
-use libcontainer::syscall::linux::MountOption;
-use liboci_cli::Features as FeaturesArgs;
 
 use crate::wasm::annotations;
 

@@ -5,11 +5,11 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use libcgroups::common::{CgroupManager, ControllerOpt};
-use libcontainer::oci_spec::runtime::{
+use liboci_cli::Update;
+use oci_spec::runtime::{
     LinuxBlockIoBuilder, LinuxCpuBuilder, LinuxMemoryBuilder, LinuxPidsBuilder, LinuxResources,
     LinuxResourcesBuilder,
 };
-use liboci_cli::Update;
 
 use super::cgroup_manager;
 use crate::state_root;

@@ -10,7 +10,7 @@ use std::os::unix::fs::MetadataExt;
 
 use super::layout::Layout;
 use super::{precompile, CacheError};
-use crate::wasm::executor_binary::ExecutorBinary;
+use crate::executor_binary::ExecutorBinary;
 
 /// The memo of an engine with no compiled form: not a line any engine prints.
 const NONE: &str = "\n";

@@ -14,6 +14,7 @@ use std::os::fd::OwnedFd;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
+use super::key::Key;
 use super::layout::Layout;
 use super::secret::Secret;
 use super::CacheError;
@@ -23,23 +24,23 @@ const MAGIC: &[u8; 8] = b"RUNWART1";
 /// Header length; the artifact starts at this offset.
 pub const HEADER_LEN: u64 = 80;
 
-/// What names an entry: the module's digest and the engine's identity, hashed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Key([u8; 32]);
-
-impl Key {
-    pub fn new(module_digest: &str, engine_id: &str) -> Key {
-        let mut hasher = blake3::Hasher::new_derive_key("runw compile cache entry key v1");
-        hasher.update(module_digest.as_bytes());
-        hasher.update(&[0]);
-        hasher.update(engine_id.as_bytes());
-        Key(*hasher.finalize().as_bytes())
-    }
-
-    /// The entry's file name: the key in hex.
-    pub fn name(&self) -> String {
-        blake3::Hash::from_bytes(self.0).to_hex().to_string()
-    }
+/// Why an entry is not used (it is then removed).
+#[derive(Debug, thiserror::Error)]
+enum Unverified {
+    #[error("not a regular file")]
+    NotRegular,
+    #[error("truncated header")]
+    TruncatedHeader,
+    #[error("not a runw cache entry")]
+    NotAnEntry,
+    #[error("the header names another key")]
+    OtherKey,
+    #[error("{size} bytes where the header says {expected}")]
+    Size { size: u64, expected: u64 },
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error("MAC mismatch: corrupt, or not written by this runw")]
+    MacMismatch,
 }
 
 fn mac(
@@ -50,7 +51,7 @@ fn mac(
 ) -> std::io::Result<blake3::Hash> {
     let mut hasher = blake3::Hasher::new_keyed(secret.bytes());
     hasher.update(MAGIC);
-    hasher.update(&key.0);
+    hasher.update(key.bytes());
     hasher.update(&len.to_le_bytes());
     // Large reads: BLAKE3 hashes many 1 KiB chunks in parallel SIMD lanes only when handed
     // many at once (io::copy's 8 KiB buffer halves its speed).
@@ -100,7 +101,7 @@ pub fn seal(file: &File, key: &Key, secret: &Secret) -> std::io::Result<()> {
     let mac = mac(secret, key, len, &mut reader)?;
     let mut header = Vec::with_capacity(HEADER_LEN as usize);
     header.extend_from_slice(MAGIC);
-    header.extend_from_slice(&key.0);
+    header.extend_from_slice(key.bytes());
     header.extend_from_slice(&len.to_le_bytes());
     header.extend_from_slice(mac.as_bytes());
     file.write_all_at(&header, 0)
@@ -137,7 +138,7 @@ pub fn open_verified(
     let checked = if regular {
         verify(&mut file, key, secret)
     } else {
-        Err("not a regular file".into())
+        Err(Unverified::NotRegular)
     };
     match checked {
         Ok(()) => {
@@ -155,32 +156,127 @@ pub fn open_verified(
 }
 
 /// Checks header and MAC; `Err` says what is wrong.
-fn verify(file: &mut File, key: &Key, secret: &Secret) -> Result<(), String> {
+fn verify(file: &mut File, key: &Key, secret: &Secret) -> Result<(), Unverified> {
     let mut header = [0u8; HEADER_LEN as usize];
     file.read_exact(&mut header)
-        .map_err(|_| "truncated header".to_owned())?;
+        .map_err(|_| Unverified::TruncatedHeader)?;
     if &header[..8] != MAGIC {
-        return Err("not a runw cache entry".into());
+        return Err(Unverified::NotAnEntry);
     }
-    if header[8..40] != key.0 {
-        return Err("the header names another key".into());
+    if header[8..40] != key.bytes()[..] {
+        return Err(Unverified::OtherKey);
     }
     let mut len = [0u8; 8];
     len.copy_from_slice(&header[40..48]);
     let len = u64::from_le_bytes(len);
-    let size = file.metadata().map_err(|e| e.to_string())?.len();
-    if size != HEADER_LEN.saturating_add(len) {
-        return Err(format!(
-            "{size} bytes where the header says {}",
-            HEADER_LEN.saturating_add(len)
-        ));
+    let size = file.metadata()?.len();
+    let expected = HEADER_LEN.saturating_add(len);
+    if size != expected {
+        return Err(Unverified::Size { size, expected });
     }
-    let computed = mac(secret, key, len, file).map_err(|e| e.to_string())?;
+    let computed = mac(secret, key, len, file)?;
     let mut stored = [0u8; 32];
     stored.copy_from_slice(&header[48..80]);
     // blake3::Hash compares in constant time.
     if computed != blake3::Hash::from_bytes(stored) {
-        return Err("MAC mismatch: corrupt, or not written by this runw".into());
+        return Err(Unverified::MacMismatch);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    const ARTIFACT: &[u8] = b"compiled code";
+
+    fn key() -> Key {
+        Key::new("module digest", "engine id")
+    }
+
+    /// An entry sealed with `secret`, positioned at its first byte.
+    fn sealed(artifact: &[u8], secret: &Secret) -> File {
+        let mut file = tempfile::tempfile().expect("temp file");
+        begin(&file).expect("begin");
+        file.write_all(artifact).expect("artifact");
+        seal(&file, &key(), secret).expect("seal");
+        file.rewind().expect("rewind");
+        file
+    }
+
+    fn verified(mut file: File, key: &Key, secret: &Secret) -> Result<(), Unverified> {
+        file.rewind().expect("rewind");
+        verify(&mut file, key, secret)
+    }
+
+    #[test]
+    fn a_sealed_entry_verifies() {
+        let secret = Secret::of([7; 32]);
+        let mut file = sealed(ARTIFACT, &secret);
+        verify(&mut file, &key(), &secret).expect("verifies");
+        let mut artifact = Vec::new();
+        file.seek(SeekFrom::Start(HEADER_LEN)).expect("seek");
+        file.read_to_end(&mut artifact).expect("read");
+        assert_eq!(artifact, ARTIFACT);
+    }
+
+    #[test]
+    fn a_changed_artifact_byte_fails_the_mac() {
+        let secret = Secret::of([7; 32]);
+        let file = sealed(ARTIFACT, &secret);
+        file.write_all_at(b"C", HEADER_LEN).expect("tamper");
+        let err = verified(file, &key(), &secret);
+        assert!(matches!(err, Err(Unverified::MacMismatch)), "{err:?}");
+    }
+
+    #[test]
+    fn an_entry_sealed_with_another_secret_fails_the_mac() {
+        let file = sealed(ARTIFACT, &Secret::of([1; 32]));
+        let err = verified(file, &key(), &Secret::of([2; 32]));
+        assert!(matches!(err, Err(Unverified::MacMismatch)), "{err:?}");
+    }
+
+    #[test]
+    fn an_entry_of_another_key_is_refused() {
+        let secret = Secret::of([7; 32]);
+        let file = sealed(ARTIFACT, &secret);
+        let other = Key::new("module digest", "another engine");
+        let err = verified(file, &other, &secret);
+        assert!(matches!(err, Err(Unverified::OtherKey)), "{err:?}");
+    }
+
+    #[test]
+    fn a_truncated_or_extended_entry_is_refused() {
+        let secret = Secret::of([7; 32]);
+        let file = sealed(ARTIFACT, &secret);
+        file.set_len(HEADER_LEN + 3).expect("truncate");
+        let err = verified(file, &key(), &secret);
+        assert!(matches!(err, Err(Unverified::Size { .. })), "{err:?}");
+        let mut file = sealed(ARTIFACT, &secret);
+        file.seek(SeekFrom::End(0)).expect("seek");
+        file.write_all(b"more").expect("extend");
+        let err = verified(file, &key(), &secret);
+        assert!(matches!(err, Err(Unverified::Size { .. })), "{err:?}");
+    }
+
+    #[test]
+    fn a_foreign_file_is_refused() {
+        let secret = Secret::of([7; 32]);
+        let file = sealed(ARTIFACT, &secret);
+        file.write_all_at(b"ELF", 0).expect("magic");
+        let err = verified(file, &key(), &secret);
+        assert!(matches!(err, Err(Unverified::NotAnEntry)), "{err:?}");
+        let empty = tempfile::tempfile().expect("temp file");
+        let err = verified(empty, &key(), &secret);
+        assert!(matches!(err, Err(Unverified::TruncatedHeader)), "{err:?}");
+    }
+
+    #[test]
+    fn an_empty_artifact_is_not_sealed() {
+        let file = tempfile::tempfile().expect("temp file");
+        begin(&file).expect("begin");
+        assert!(seal(&file, &key(), &Secret::of([7; 32])).is_err());
+    }
 }

@@ -46,7 +46,7 @@ const STEPS: [&str; 9] = [
 pub struct Jail<'a> {
     /// The executor, an `O_PATH` descriptor (exec'd with `execveat`).
     pub executor: BorrowedFd<'a>,
-    /// argv, argv[0] included.
+    /// argv, `argv[0]` included.
     pub argv: Vec<CString>,
     pub stdin: BorrowedFd<'a>,
     pub stdout: BorrowedFd<'a>,

@@ -7,7 +7,7 @@ use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use super::entry::Key;
+use super::key::Key;
 use super::CacheError;
 
 const ENTRIES: &str = "entries";

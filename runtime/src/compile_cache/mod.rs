@@ -31,6 +31,7 @@
 mod engine_id;
 mod entry;
 mod jail;
+mod key;
 mod layout;
 mod module_source;
 mod precompile;
@@ -46,7 +47,7 @@ use std::time::Instant;
 pub use layout::Usage;
 use settings::{CompileLimits, Settings};
 
-use crate::wasm::executor_binary::ExecutorBinary;
+use crate::executor_binary::ExecutorBinary;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
@@ -99,7 +100,7 @@ pub enum Lookup {
 /// A module to compile for the cache.
 pub struct Miss {
     layout: layout::Layout,
-    key: entry::Key,
+    key: key::Key,
     secret: secret::Secret,
     module: File,
     module_digest: String,
@@ -142,7 +143,7 @@ impl CompileCache {
         let module_digest = module_source::digest_of(&module)
             .map_err(|e| CacheError::Module(format!("cannot read the module: {e}")))?;
         let secret = secret::load_or_create(&layout)?;
-        let key = entry::Key::new(&module_digest, &engine);
+        let key = key::Key::new(&module_digest, &engine);
         if let Some(fd) = entry::open_verified(&layout, &key, &secret)? {
             layout.touch(&key);
             tracing::debug!(key = %key.name(), "compile cache: hit");

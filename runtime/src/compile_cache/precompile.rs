@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use runw_shared::executor_main::{ENGINE_ID, NO_COMPILED_FORM};
 
 use super::CacheError;
-use crate::wasm::executor_binary::ExecutorBinary;
+use crate::executor_binary::ExecutorBinary;
 
 /// The executor, started with an empty environment in `/`, unable to gain privileges.
 fn command(executor: &ExecutorBinary, mode: &str) -> Command {

@@ -86,3 +86,11 @@ fn getrandom(buf: &mut [u8]) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+impl Secret {
+    /// A secret made of `bytes`, for tests.
+    pub fn of(bytes: [u8; 32]) -> Secret {
+        Secret(bytes)
+    }
+}

@@ -6,8 +6,26 @@
 
 use std::path::{Path, PathBuf};
 
-use libcontainer::oci_spec::runtime::Spec;
+use oci_spec::runtime::Spec;
 use runw_shared::ModuleKind;
+
+/// Why the entrypoint cannot be resolved.
+#[derive(Debug, thiserror::Error)]
+pub enum EntrypointError {
+    #[error("the spec has no process")]
+    NoProcess,
+    #[error("process.args is empty")]
+    NoArgs,
+    #[error("entrypoint {0:?} not found in the container")]
+    NotFound(String),
+    #[error("entrypoint {name:?} is {kind}, not a regular file")]
+    NotRegular { name: String, kind: &'static str },
+    #[error("cannot read entrypoint {}: {source}", path.display())]
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
 
 /// The entrypoint, resolved.
 #[derive(Debug, PartialEq, Eq)]
@@ -21,10 +39,12 @@ pub struct Entrypoint {
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// Resolves `process.args[0]`; `Err` names the entrypoint when it cannot be found or read.
-pub fn resolve(spec: &Spec) -> Result<Entrypoint, String> {
+pub fn resolve(spec: &Spec) -> Result<Entrypoint, EntrypointError> {
     let (path, function) = locate(spec, &|p: &Path| p.is_file())?;
-    let kind = runw_shared::module_kind::of_file(&path)
-        .map_err(|err| format!("cannot read entrypoint {}: {err}", path.display()))?;
+    let kind = match runw_shared::module_kind::of_file(&path) {
+        Ok(kind) => kind,
+        Err(source) => return Err(EntrypointError::Unreadable { path, source }),
+    };
     Ok(Entrypoint {
         path,
         function,
@@ -37,13 +57,13 @@ pub fn resolve(spec: &Spec) -> Result<Entrypoint, String> {
 pub fn locate(
     spec: &Spec,
     is_file: &dyn Fn(&Path) -> bool,
-) -> Result<(PathBuf, Option<String>), String> {
-    let process = spec.process().as_ref().ok_or("the spec has no process")?;
+) -> Result<(PathBuf, Option<String>), EntrypointError> {
+    let process = spec.process().as_ref().ok_or(EntrypointError::NoProcess)?;
     let given = process
         .args()
         .as_ref()
         .and_then(|a| a.first())
-        .ok_or("process.args is empty")?;
+        .ok_or(EntrypointError::NoArgs)?;
     let env_path = path_of(spec);
     // `file#func` selects a function, unless a file of that exact name exists.
     let (name, function) = match given.rsplit_once('#') {
@@ -57,7 +77,7 @@ pub fn locate(
 }
 
 /// Why `name` is not an entrypoint: missing, or there but not a regular file.
-fn not_found(name: &str) -> String {
+fn not_found(name: &str) -> EntrypointError {
     use std::os::unix::fs::FileTypeExt;
     let meta = if name.contains('/') {
         std::fs::metadata(name)
@@ -70,9 +90,12 @@ fn not_found(name: &str) -> String {
         Ok(t) if t.is_block_device() => "a block device",
         Ok(t) if t.is_socket() => "a socket",
         Ok(t) if t.is_dir() => "a directory",
-        _ => return format!("entrypoint {name:?} not found in the container"),
+        _ => return EntrypointError::NotFound(name.to_owned()),
     };
-    format!("entrypoint {name:?} is {kind}, not a regular file")
+    EntrypointError::NotRegular {
+        name: name.to_owned(),
+        kind,
+    }
 }
 
 /// `PATH` from `process.env`, or the usual default.
@@ -100,4 +123,88 @@ fn find(name: &str, env_path: &str, is_file: &dyn Fn(&Path) -> bool) -> Option<P
         .filter(|dir| !dir.is_empty())
         .map(|dir| Path::new(dir).join(name))
         .find(|candidate| is_file(candidate))
+}
+
+#[cfg(test)]
+mod tests {
+    use oci_spec::runtime::{Process, Spec};
+
+    use super::*;
+
+    fn spec(args: &[&str], env: &[&str]) -> Spec {
+        let mut process = Process::default();
+        process.set_args(Some(args.iter().map(|a| a.to_string()).collect()));
+        process.set_env(Some(env.iter().map(|e| e.to_string()).collect()));
+        let mut spec = Spec::default();
+        spec.set_process(Some(process));
+        spec
+    }
+
+    /// `locate` in a container whose files are `files`.
+    fn locate_in(
+        files: &[&str],
+        args: &[&str],
+        env: &[&str],
+    ) -> Result<(PathBuf, Option<String>), EntrypointError> {
+        locate(&spec(args, env), &|p: &Path| {
+            files.iter().any(|f| Path::new(f) == p)
+        })
+    }
+
+    #[test]
+    fn a_path_is_taken_as_it_is() {
+        let found = locate_in(&["/app/m.wasm"], &["/app/m.wasm", "x"], &[]).ok();
+        assert_eq!(found, Some((PathBuf::from("/app/m.wasm"), None)));
+    }
+
+    #[test]
+    fn a_bare_name_is_looked_up_through_the_spec_path() {
+        let files = ["/opt/bin/m.wasm", "/usr/bin/m.wasm"];
+        let found = locate_in(&files, &["m.wasm"], &["PATH=/nowhere:/opt/bin"]).ok();
+        assert_eq!(found, Some((PathBuf::from("/opt/bin/m.wasm"), None)));
+        let found = locate_in(&files, &["m.wasm"], &[]).ok();
+        assert_eq!(found, Some((PathBuf::from("/usr/bin/m.wasm"), None)));
+    }
+
+    #[test]
+    fn a_hash_suffix_selects_a_function() {
+        let found = locate_in(&["/app/m.wasm"], &["/app/m.wasm#run"], &[]).ok();
+        assert_eq!(
+            found,
+            Some((PathBuf::from("/app/m.wasm"), Some("run".to_owned())))
+        );
+    }
+
+    #[test]
+    fn a_file_named_with_a_hash_is_that_file() {
+        let files = ["/app/m.wasm", "/app/m.wasm#run"];
+        let found = locate_in(&files, &["/app/m.wasm#run"], &[]).ok();
+        assert_eq!(found, Some((PathBuf::from("/app/m.wasm#run"), None)));
+        let found = locate_in(&["/app/m.wasm#"], &["/app/m.wasm#"], &[]).ok();
+        assert_eq!(found, Some((PathBuf::from("/app/m.wasm#"), None)));
+    }
+
+    #[test]
+    fn what_is_missing_is_named() {
+        let err = locate_in(&[], &["/app/gone.wasm#run"], &[]).err();
+        assert!(
+            matches!(&err, Some(EntrypointError::NotFound(name)) if name == "/app/gone.wasm"),
+            "{err:?}"
+        );
+        let err = locate_in(&[], &[], &[]).err();
+        assert!(matches!(err, Some(EntrypointError::NoArgs)), "{err:?}");
+        let mut no_process = Spec::default();
+        no_process.set_process(None);
+        let err = locate(&no_process, &|_: &Path| true).err();
+        assert!(matches!(err, Some(EntrypointError::NoProcess)), "{err:?}");
+    }
+
+    #[test]
+    fn a_directory_is_not_an_entrypoint() {
+        let err = locate_in(&[], &["/"], &[]).err().map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("entrypoint \"/\" is a directory, not a regular file")
+        );
+    }
 }

@@ -66,7 +66,7 @@ impl GuestView {
     /// Fails only when the rootfs cannot be; a bind source that cannot be, or lies on a
     /// pseudo filesystem, is left out.
     pub fn open(
-        spec: &libcontainer::oci_spec::runtime::Spec,
+        spec: &oci_spec::runtime::Spec,
         bundle: &Path,
     ) -> Result<GuestView, GuestViewError> {
         let mut dirs = Vec::new();

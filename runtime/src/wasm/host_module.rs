@@ -14,8 +14,8 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::FileExt;
 use std::path::{Component, Path, PathBuf};
 
-use libcontainer::oci_spec::runtime::Spec;
 use nix::fcntl::{OFlag, OpenHow, ResolveFlag};
+use oci_spec::runtime::Spec;
 
 use super::entrypoint;
 

@@ -6,15 +6,39 @@ use std::os::fd::AsRawFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
-use libcontainer::oci_spec::runtime::Spec;
+use nix::errno::Errno;
 use nix::fcntl::{fcntl, AtFlags, FcntlArg, FdFlag};
+use oci_spec::runtime::Spec;
 use runw_shared::{PrecompiledRef, Task};
 
-use crate::compile_cache::Artifact;
-
 use super::entrypoint;
-use super::executor_binary::ExecutorBinary;
 use super::guest_view::GuestView;
+use crate::compile_cache::Artifact;
+use crate::executor_binary::ExecutorBinary;
+
+/// Why the container's program could not be exec'd (`exec /x: Exec format error`).
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    #[error("process.args is empty")]
+    NoArgs,
+    #[error("exec {0}: an argument holds a NUL byte")]
+    NulInArgs(String),
+    #[error("exec {0}: the path holds a NUL byte")]
+    NulInPath(String),
+    #[error("exec {name}: {}", errno.desc())]
+    Linux { name: String, errno: Errno },
+    #[error("exec {name}: {}", describe(source))]
+    Executor {
+        name: String,
+        source: std::io::Error,
+    },
+}
+
+/// An OS error as `strerror` words it (`Permission denied`), anything else as it is.
+fn describe(err: &std::io::Error) -> String {
+    err.raw_os_error()
+        .map_or(err.to_string(), |n| Errno::from_raw(n).desc().to_owned())
+}
 
 /// The task for `spec`: module = `process.args[0]` as resolved in the container, with an
 /// optional `#function` suffix; argv and env exactly as the spec gives them. Its preopens
@@ -101,27 +125,86 @@ pub fn exec(
 /// `PATH` like execvp (the lookup of [`entrypoint::find_program`]), but never retried
 /// through `/bin/sh` when the kernel cannot execute the file (glibc's execvp does that,
 /// running a wasm module or a data file as a shell script). Returns only on failure, with
-/// the reason (`exec /x: Exec format error`).
-pub fn exec_linux(spec: &Spec) -> String {
+/// the reason.
+pub fn exec_linux(spec: &Spec) -> LaunchError {
     let Some(args) = spec
         .process()
         .as_ref()
         .and_then(|p| p.args().as_ref())
         .filter(|a| !a.is_empty())
     else {
-        return "process.args is empty".into();
+        return LaunchError::NoArgs;
     };
-    let name = &args[0];
+    let name = args[0].clone();
     let argv: Result<Vec<CString>, _> = args.iter().map(|a| CString::new(a.as_bytes())).collect();
     let Ok(argv) = argv else {
-        return format!("exec {name}: an argument holds a NUL byte");
+        return LaunchError::NulInArgs(name);
     };
-    let program = entrypoint::find_program(spec, name).unwrap_or_else(|| PathBuf::from(name));
+    let program = entrypoint::find_program(spec, &name).unwrap_or_else(|| PathBuf::from(&name));
     let Ok(program) = CString::new(program.into_os_string().into_vec()) else {
-        return format!("exec {name}: the path holds a NUL byte");
+        return LaunchError::NulInPath(name);
     };
     match nix::unistd::execv(&program, &argv) {
         Ok(never) => match never {},
-        Err(errno) => format!("exec {name}: {}", errno.desc()),
+        Err(errno) => LaunchError::Linux { name, errno },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use oci_spec::runtime::{Process, Spec};
+
+    use super::*;
+
+    fn spec(args: &[&str], env: &[&str]) -> Spec {
+        let mut process = Process::default();
+        process.set_args(Some(args.iter().map(|a| a.to_string()).collect()));
+        process.set_env(Some(env.iter().map(|e| e.to_string()).collect()));
+        let mut spec = Spec::default();
+        spec.set_process(Some(process));
+        spec
+    }
+
+    fn os(strings: &[&str]) -> Vec<OsString> {
+        strings.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn the_task_carries_args_and_env_exactly() {
+        let spec = spec(&["m.wasm", "a b", ""], &["K=V", "PATH=/x"]);
+        let task = task(&spec, PathBuf::from("/bin/m.wasm"), None);
+        assert_eq!(task.module, PathBuf::from("/bin/m.wasm"));
+        assert_eq!(task.function, None);
+        assert_eq!(task.args, os(&["m.wasm", "a b", ""]));
+        assert_eq!(task.env, os(&["K=V", "PATH=/x"]));
+        assert!(task.preopens.is_empty() && task.precompiled.is_none());
+    }
+
+    #[test]
+    fn argv0_has_no_function_selector() {
+        let spec = spec(&["/app/m#x.wasm#run", "arg#1"], &[]);
+        let task = task(&spec, PathBuf::from("/app/m#x.wasm"), Some("run".into()));
+        assert_eq!(task.function.as_deref(), Some("run"));
+        assert_eq!(task.args, os(&["/app/m#x.wasm", "arg#1"]));
+    }
+
+    #[test]
+    fn a_file_named_with_a_hash_keeps_its_name_as_argv0() {
+        let spec = spec(&["/app/m.wasm#run"], &[]);
+        let task = task(&spec, PathBuf::from("/app/m.wasm#run"), None);
+        assert_eq!(task.args, os(&["/app/m.wasm#run"]));
+    }
+
+    #[test]
+    fn linux_exec_failures_name_the_program() {
+        let err = exec_linux(&spec(&[], &[])).to_string();
+        assert_eq!(err, "process.args is empty");
+        let err = exec_linux(&spec(&["/bin/x", "a\0b"], &[])).to_string();
+        assert_eq!(err, "exec /bin/x: an argument holds a NUL byte");
+        let err = exec_linux(&spec(&["/nonexistent/runw-test"], &[])).to_string();
+        assert_eq!(
+            err,
+            "exec /nonexistent/runw-test: No such file or directory"
+        );
     }
 }

@@ -23,7 +23,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use libcontainer::oci_spec::runtime::{Mount, Spec};
+use oci_spec::runtime::{Mount, Spec};
 
 const PSEUDO_ROOTS: [&str; 3] = ["/proc", "/sys", "/dev"];
 

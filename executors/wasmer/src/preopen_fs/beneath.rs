@@ -26,7 +26,7 @@ pub fn open(dir: impl AsFd, rel: &Path, flags: OFlags, mode: Mode) -> Result<Own
 
 /// The directory holding `rel`'s last component, opened beneath `dir`, and that component.
 /// A path without one (empty, `.`, `..`) names no entry that can be made, removed or moved.
-pub fn parent<'a>(dir: impl AsFd, rel: &'a Path) -> Result<(OwnedFd, &'a OsStr), Errno> {
+pub fn parent(dir: impl AsFd, rel: &Path) -> Result<(OwnedFd, &OsStr), Errno> {
     let Some(Component::Normal(name)) = rel.components().next_back() else {
         return Err(Errno::INVAL);
     };

@@ -7,7 +7,10 @@ fn main() {
         Some("write") => std::fs::write(&args[2], &args[3])
             .and_then(|()| std::fs::read_to_string(&args[2]))
             .map(|text| println!("wrote {text}")),
-        _ => Ok(eprintln!("usage: files read PATH | files write PATH TEXT")),
+        _ => {
+            eprintln!("usage: files read PATH | files write PATH TEXT");
+            Ok(())
+        }
     };
     if let Err(err) = result {
         eprintln!("files: {err}");
