@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use runw_shared::{exit_code, Failure, Program, Task};
+use runw_shared::{exit_code, Failure, Preopen, Program, Task};
 
 use crate::preopen_fs::PreopenFs;
 
@@ -82,6 +82,7 @@ fn run(store: &Store, task: &Task, precompiled: Option<Vec<u8>>) -> Result<u8, F
         .import_object(&mut store, &module)
         .map_err(Failure::load)?;
     crate::hard_links::refuse(&mut store, &mut imports);
+    crate::errno_fixes::apply(&mut store, &mut imports);
     let instance = Instance::new(&mut store, &module, &imports).map_err(Failure::load)?;
     env.initialize(&mut store, instance.clone())
         .map_err(Failure::load)?;
@@ -121,8 +122,9 @@ fn load(store: &Store, task: &Task, precompiled: Option<Vec<u8>>) -> Result<Modu
 /// entries are the preopens keyed by their alias without the leading `/`. So a relative
 /// symlink in preopen `/a` to `../b/secret` reached preopen `/b`, and so did `/a/../b`.
 /// Each preopen is therefore registered without an alias, keyed by its whole guest path
-/// (`/a`), which no path component equals, and the root with the alias `/` (key ``, where
-/// the key `/` would catch every unknown name): from the virtual root nothing is found, and
+/// (`/a`), which no path component equals, the root with the alias `/` (key ``, where
+/// the key `/` would catch every unknown name) and the cwd with the alias `.` (key `.`, a
+/// component wasmer-wasix resolves itself, never by key): from the virtual root nothing is found, and
 /// wasmer-wasix follows no symlink and no `..` out of a preopen (ENOTCAPABLE), nor any
 /// symlink at all. The guest still sees each preopen by its guest path (wasi-libc ignores
 /// the leading `/`), and [`PreopenFs`] resolves every path beneath its preopen's descriptor.
@@ -132,8 +134,9 @@ fn wasi_env(
 ) -> Result<wasmer_wasix::WasiEnvBuilder, String> {
     let mut args = task.args.iter().map(|a| a.to_string_lossy().into_owned());
     let program = args.next().unwrap_or_default();
+    let preopens = cwd_by_its_path(&task.preopens);
     // wasmer-wasix's default filesystem is a scratch tmpfs: the guest gets its preopens.
-    let fs = PreopenFs::open(&task.preopens)?;
+    let fs = PreopenFs::open(&preopens)?;
     let mut builder = WasiEnv::builder(program)
         .args(args)
         .runtime(Arc::new(runtime))
@@ -145,7 +148,7 @@ fn wasi_env(
         use std::os::unix::ffi::OsStrExt;
         builder.add_env(key.as_bytes(), value.as_bytes());
     }
-    for preopen in &task.preopens {
+    for (preopen, given) in preopens.iter().zip(&task.preopens) {
         let writable = !preopen.read_only;
         builder
             .add_preopen_build(|p| {
@@ -154,8 +157,8 @@ fn wasi_env(
                     .read(true)
                     .write(writable)
                     .create(writable);
-                if preopen.guest == Path::new("/") {
-                    p.alias("/")
+                if given.guest == Path::new("/") || given.guest == Path::new(".") {
+                    p.alias(&given.guest.to_string_lossy())
                 } else {
                     p
                 }
@@ -163,6 +166,26 @@ fn wasi_env(
             .map_err(|e| e.to_string())?;
     }
     Ok(builder)
+}
+
+/// The preopens, the cwd's (`.`) given by its guest path: wasmer-wasix makes a path
+/// absolute before it asks the filesystem, so beneath a preopen registered as `.` it asked
+/// for `/NAME`, and the guest's relative paths resolved in `/`. Registered by the cwd's
+/// guest path (the executor's own working directory, which is the guest's) and shown to the
+/// guest as `.`, the cwd's paths are resolved beneath its descriptor by [`PreopenFs`]. A
+/// cwd the executor cannot name keeps `.`.
+fn cwd_by_its_path(preopens: &[Preopen]) -> Vec<Preopen> {
+    let cwd = std::env::current_dir().ok().filter(|cwd| cwd.is_absolute());
+    preopens
+        .iter()
+        .map(|preopen| match &cwd {
+            Some(cwd) if preopen.guest == Path::new(".") => Preopen {
+                guest: cwd.clone(),
+                ..preopen.clone()
+            },
+            _ => preopen.clone(),
+        })
+        .collect()
 }
 
 /// A finished call as an exit status: return is 0, `proc_exit(n)` is n, anything else a

@@ -4,6 +4,7 @@
 //! exit status follows [`runw_shared::exit_code`].
 
 mod engine;
+mod errno_fixes;
 mod hard_links;
 mod preopen_fs;
 
