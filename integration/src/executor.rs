@@ -18,6 +18,8 @@ pub enum Feature {
     CompiledForm,
     /// Hard links (`path_link`) made on disk.
     HardLinks,
+    /// Preopens named exactly by their guest paths (`/`, `/data`, `.`), and no others.
+    ExactPreopenNames,
 }
 
 pub struct Executor {
@@ -45,8 +47,11 @@ impl Executor {
             ("wasmedge-exec", Feature::CompiledForm) => {
                 Some("WasmEdge built without LLVM interprets: there is nothing to compile ahead")
             }
-            ("wasmer-exec", Feature::RelativePathsInCwd) => {
-                Some("wasmer-wasix does not expose a preopen named `.` to the guest")
+            ("wasmer-exec", Feature::ExactPreopenNames) => Some(
+                "wasmer-wasix's virtual root is always fd 3, named `/`: the rootfs follows it, named ``",
+            ),
+            ("wasmedge-exec", Feature::ExactPreopenNames) => {
+                Some("WasmEdge drops the leading `/` of a preopen's name other than `/`")
             }
             ("wasmer-exec", Feature::HardLinks) => {
                 Some("wasmer-wasix cannot reach the filesystem's hard_link: wasmer-exec refuses links (ENOTSUP)")
