@@ -161,7 +161,6 @@ fn run_core(
 ) -> Result<u8, Failure> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |ctx| ctx).map_err(Failure::load)?;
-    crate::rmdir_slash::wrap(&mut linker, store).map_err(Failure::load)?;
     let instance = match linker.instantiate(&mut *store, module) {
         Ok(instance) => instance,
         Err(err) => return outcome(Err(err)),

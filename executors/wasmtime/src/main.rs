@@ -4,7 +4,6 @@
 //! exit status follows [`runw_shared::exit_code`].
 
 mod engine;
-mod rmdir_slash;
 
 fn main() -> std::process::ExitCode {
     runw_shared::executor_main::run("wasmtime-exec", &engine::Wasmtime::new())
