@@ -20,6 +20,8 @@ pub enum Feature {
     HardLinks,
     /// Preopens named exactly by their guest paths (`/`, `/data`, `.`), and no others.
     ExactPreopenNames,
+    /// `path_remove_directory` of `DIR/` (a trailing slash) removes `DIR`.
+    RmdirTrailingSlash,
 }
 
 pub struct Executor {
@@ -52,6 +54,9 @@ impl Executor {
             ),
             ("wasmedge-exec", Feature::ExactPreopenNames) => {
                 Some("WasmEdge drops the leading `/` of a preopen's name other than `/`")
+            }
+            ("wasmtime-exec", Feature::RmdirTrailingSlash) => {
+                Some("wasmtime-wasi 48 hands `DIR/` to cap-std, which takes the slash for `.`: EINVAL")
             }
             ("wasmer-exec", Feature::HardLinks) => {
                 Some("wasmer-wasix cannot reach the filesystem's hard_link: wasmer-exec refuses links (ENOTSUP)")
