@@ -12,8 +12,10 @@
 //!
 //! The first two run on the host, started by runw for its compile cache; the third runs in
 //! the container. In run mode it watches termination signals (it is the container's PID 1),
-//! reads its task from its command line and environment, loads the precompiled artifact it
-//! was handed if any, runs the engine, and exits with the status the engine returns.
+//! reads its task from its command line and environment, judges the module (a kind the
+//! engine cannot run is refused here), loads the precompiled artifact it was handed if any,
+//! runs the engine, and exits with the status the engine returns. A failure the engine
+//! returns is reported here, once, as one line on stderr (see [`exit_code`]).
 
 use std::ffi::OsString;
 use std::fs::File;
@@ -22,7 +24,7 @@ use std::os::fd::{AsFd, FromRawFd};
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::{digest, exit_code, signals, PrecompiledRef, Task};
+use crate::{digest, exit_code, signals, PrecompiledRef, Program, Task};
 
 /// Prints the executor's and its engine's versions.
 pub const VERSION: &str = "--version";
@@ -40,11 +42,61 @@ pub trait Engine {
     /// generates: artifacts are only ever loaded by an engine with the same identity. `None`
     /// for an engine with no compiled form, whose `precompile` is never asked for.
     fn id(&self) -> Option<String>;
-    /// Compiles a module (core, component or text) to the engine's serialized form.
-    fn precompile(&self, wasm: &[u8]) -> Result<Vec<u8>, String>;
-    /// Runs the task; `precompiled` is the artifact [`Engine::precompile`] made of its
-    /// module, when the runtime handed one over. Returns the exit status.
-    fn run(&self, task: &Task, precompiled: Option<Vec<u8>>) -> u8;
+    /// Whether the engine runs components; every engine runs core modules, binary or text.
+    /// A component is refused before the engine is asked to compile or run it.
+    fn runs_components(&self) -> bool;
+    /// Compiles `wasm`, which holds `program`, to the engine's serialized form.
+    fn precompile(&self, wasm: &[u8], program: Program) -> Result<Vec<u8>, String>;
+    /// Runs the task, whose module holds `program`; `precompiled` is the artifact
+    /// [`Engine::precompile`] made of its module, when the runtime handed one over. Returns
+    /// the exit status of a guest that ran to its end, or why it did not.
+    fn run(
+        &self,
+        task: &Task,
+        program: Program,
+        precompiled: Option<Vec<u8>>,
+    ) -> Result<u8, Failure>;
+}
+
+/// Why an engine did not run a guest to its end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// The module could not be loaded, linked or started ([`exit_code::LOAD_FAILED`]).
+    Load(String),
+    /// The guest trapped ([`exit_code::TRAP`]).
+    Trap(String),
+}
+
+impl Failure {
+    /// A load failure, its causes on one line.
+    pub fn load(err: impl std::fmt::Display) -> Failure {
+        Failure::Load(exit_code::one_line(&err))
+    }
+
+    /// A trap, its causes on one line.
+    pub fn trap(err: impl std::fmt::Display) -> Failure {
+        Failure::Trap(exit_code::one_line(&err))
+    }
+}
+
+/// The program in `module`, if `name`'s engine runs it.
+fn judge(
+    name: &str,
+    engine: &impl Engine,
+    module: Option<&[u8]>,
+    path: &Path,
+) -> Result<Program, String> {
+    let program = match module {
+        Some(bytes) => Program::of_bytes(bytes),
+        None => Program::of_file(path).map_err(|err| err.to_string())?,
+    };
+    match program {
+        None => Err("not a wasm module or WAT text".into()),
+        Some(p) if p.component && !engine.runs_components() => {
+            Err(format!("{name} runs core modules, not components"))
+        }
+        Some(p) => Ok(p),
+    }
 }
 
 /// Runs executor `name` on `engine`, which is `engine_version` (e.g. `wasmtime 48.0.0`);
@@ -81,7 +133,14 @@ pub fn run(name: &str, engine_version: &str, engine: &impl Engine) -> ExitCode {
                     None
                 }
             });
-    ExitCode::from(engine.run(&task, precompiled))
+    let status = judge(name, engine, None, &task.module)
+        .map_err(Failure::Load)
+        .and_then(|program| engine.run(&task, program, precompiled));
+    ExitCode::from(match status {
+        Ok(status) => status,
+        Err(Failure::Load(err)) => exit_code::load_failed(name, &task.module, &err),
+        Err(Failure::Trap(trap)) => exit_code::trapped(name, &task.module, &trap),
+    })
 }
 
 /// Reads the artifact from its descriptor's current offset to its end, if it was made from
@@ -209,7 +268,14 @@ fn precompile(name: &str, engine: &impl Engine) -> ExitCode {
             return ExitCode::from(exit_code::LOAD_FAILED);
         }
     };
-    let artifact = match engine.precompile(wasm.bytes()) {
+    let program = match judge(name, engine, Some(wasm.bytes()), Path::new("-")) {
+        Ok(program) => program,
+        Err(err) => {
+            eprintln!("{name}: cannot compile the module: {err}");
+            return ExitCode::from(exit_code::LOAD_FAILED);
+        }
+    };
+    let artifact = match engine.precompile(wasm.bytes(), program) {
         Ok(artifact) => artifact,
         Err(err) => {
             eprintln!("{name}: cannot compile the module: {err}");

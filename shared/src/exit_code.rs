@@ -23,7 +23,11 @@ pub fn guest_exit(code: i32) -> u8 {
 }
 
 /// Reports a module that cannot be loaded, as one line on stderr; returns [`LOAD_FAILED`].
-pub fn load_failed(executor: &str, module: &std::path::Path, err: &dyn std::fmt::Display) -> u8 {
+pub(crate) fn load_failed(
+    executor: &str,
+    module: &std::path::Path,
+    err: &dyn std::fmt::Display,
+) -> u8 {
     eprintln!(
         "{executor}: cannot load {}: {}",
         module.display(),
@@ -33,13 +37,17 @@ pub fn load_failed(executor: &str, module: &std::path::Path, err: &dyn std::fmt:
 }
 
 /// Reports a trap, as one line on stderr naming it; returns [`TRAP`].
-pub fn trapped(executor: &str, module: &std::path::Path, trap: &dyn std::fmt::Display) -> u8 {
+pub(crate) fn trapped(
+    executor: &str,
+    module: &std::path::Path,
+    trap: &dyn std::fmt::Display,
+) -> u8 {
     eprintln!("{executor}: {}: trap: {}", module.display(), one_line(trap));
     TRAP
 }
 
 /// An error and its causes on one line.
-fn one_line(err: &dyn std::fmt::Display) -> String {
+pub fn one_line(err: &dyn std::fmt::Display) -> String {
     format!("{err:#}")
         .lines()
         .map(str::trim)

@@ -19,5 +19,6 @@ pub mod module_kind;
 pub mod signals;
 pub mod task;
 
-pub use module_kind::ModuleKind;
+pub use executor_main::Failure;
+pub use module_kind::{ModuleKind, Program};
 pub use task::{PrecompiledRef, Preopen, Task, TaskError};

@@ -45,7 +45,13 @@ fn looks_like_text(head: &[u8]) -> bool {
     starts_like_wat(text)
 }
 
-fn starts_like_wat(mut text: &str) -> bool {
+fn starts_like_wat(text: &str) -> bool {
+    let text = skip_comments(text);
+    text.starts_with("(module") || text.starts_with("(component") || text.is_empty()
+}
+
+/// The text after leading whitespace and comments (`;; line` and `(; block ;)`).
+fn skip_comments(mut text: &str) -> &str {
     loop {
         text = text.trim_start();
         if let Some(rest) = text.strip_prefix(";;") {
@@ -53,9 +59,54 @@ fn starts_like_wat(mut text: &str) -> bool {
         } else if let Some(rest) = text.strip_prefix("(;") {
             text = rest.split_once(";)").map_or("", |(_, after)| after);
         } else {
-            return text.starts_with("(module")
-                || text.starts_with("(component")
-                || text.is_empty();
+            return text;
+        }
+    }
+}
+
+/// Whether WebAssembly text holds a component: it opens, after whitespace and comments,
+/// with `(component`. Text that is not UTF-8 is no component (nor valid text).
+pub fn text_is_component(text: &[u8]) -> bool {
+    std::str::from_utf8(text).is_ok_and(|text| skip_comments(text).starts_with("(component"))
+}
+
+/// What an engine loads: a core module or a component, in binary or text form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Program {
+    pub component: bool,
+    pub text: bool,
+}
+
+impl Program {
+    /// The program `bytes` hold (a whole module, binary or text), or `None` for neither.
+    pub fn of_bytes(bytes: &[u8]) -> Option<Program> {
+        Some(match of_bytes(bytes)? {
+            ModuleKind::Core => Program::binary(false),
+            ModuleKind::Component => Program::binary(true),
+            ModuleKind::Text => Program {
+                component: text_is_component(bytes),
+                text: true,
+            },
+        })
+    }
+
+    /// The program in the file at `path`: its head judges binaries, text is read whole.
+    pub fn of_file(path: &Path) -> std::io::Result<Option<Program>> {
+        Ok(match of_file(path)? {
+            None => None,
+            Some(ModuleKind::Core) => Some(Program::binary(false)),
+            Some(ModuleKind::Component) => Some(Program::binary(true)),
+            Some(ModuleKind::Text) => Some(Program {
+                component: text_is_component(&std::fs::read(path)?),
+                text: true,
+            }),
+        })
+    }
+
+    fn binary(component: bool) -> Program {
+        Program {
+            component,
+            text: false,
         }
     }
 }
@@ -124,5 +175,25 @@ mod tests {
         );
         assert_eq!(classify(b"#!/bin/sh", Path::new("/x.wasm")), None);
         assert_eq!(classify(b"\0asm", Path::new("/x.wasm")), None);
+    }
+
+    #[test]
+    fn text_components_are_found_behind_any_comment() {
+        let component = |text: &str| Program::of_bytes(text.as_bytes()).map(|p| p.component);
+        assert_eq!(component("(component)"), Some(true));
+        assert_eq!(component(";; a\n\n(component)"), Some(true));
+        // A block comment, even one spanning lines and holding `(module`, hides nothing.
+        assert_eq!(component("(; a\n(module ;)\n(component)"), Some(true));
+        assert_eq!(component("(; one ;) (; two ;) (component)"), Some(true));
+        assert_eq!(component("(; (component) ;)\n(module)"), Some(false));
+        assert_eq!(component(";; (component)\n(module)"), Some(false));
+        assert_eq!(
+            Program::of_bytes(b"\0asm\x0d\0\x01\0"),
+            Some(Program {
+                component: true,
+                text: false
+            })
+        );
+        assert_eq!(Program::of_bytes(b"#!/bin/sh"), None);
     }
 }

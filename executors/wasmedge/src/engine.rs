@@ -6,13 +6,11 @@
 
 use std::collections::HashMap;
 
-use runw_shared::{exit_code, ModuleKind, Preopen, Task};
+use runw_shared::{exit_code, Failure, Preopen, Program, Task};
 use wasmedge_sdk::error::{CoreCommonError, CoreError, WasmEdgeError};
 use wasmedge_sdk::vm::SyncInst;
 use wasmedge_sdk::wasi::WasiModule;
 use wasmedge_sdk::{Module, Store, Vm};
-
-const EXECUTOR: &str = "wasmedge-exec";
 
 pub struct WasmEdge;
 
@@ -21,18 +19,24 @@ impl runw_shared::executor_main::Engine for WasmEdge {
         None
     }
 
-    fn precompile(&self, _wasm: &[u8]) -> Result<Vec<u8>, String> {
+    fn runs_components(&self) -> bool {
+        false
+    }
+
+    fn precompile(&self, _wasm: &[u8], _program: Program) -> Result<Vec<u8>, String> {
         Err("WasmEdge interprets: nothing to precompile".into())
     }
 
-    fn run(&self, task: &Task, _precompiled: Option<Vec<u8>>) -> u8 {
+    fn run(
+        &self,
+        task: &Task,
+        program: Program,
+        _precompiled: Option<Vec<u8>>,
+    ) -> Result<u8, Failure> {
         // WasmEdge logs errors on stdout, which is the guest's: the outcome is reported here,
         // on one line of stderr.
         wasmedge_sdk::log::LogManager::log_off();
-        let bytes = match load(task) {
-            Ok(bytes) => bytes,
-            Err(err) => return exit_code::load_failed(EXECUTOR, &task.module, &err),
-        };
+        let bytes = load(task, program).map_err(Failure::load)?;
         // WasmEdge's WASI takes C strings: other bytes become U+FFFD, NUL ends a string.
         let args: Vec<String> = task
             .args
@@ -44,7 +48,8 @@ impl runw_shared::executor_main::Engine for WasmEdge {
             .iter()
             .map(|e| e.to_string_lossy().into_owned())
             .collect();
-        // GUEST:HOST[:readonly]; the guest sees each directory at its container path.
+        // GUEST:HOST[:readonly]. WasmEdge names a preopen other than `/` without its leading
+        // `/` (`/data` is `data`), which wasi-libc ignores: paths resolve as in a container.
         let preopens: Vec<String> = task.preopens.iter().map(preopen).collect();
         if let Some(bad) = args
             .iter()
@@ -52,68 +57,59 @@ impl runw_shared::executor_main::Engine for WasmEdge {
             .chain(&preopens)
             .find(|s| s.contains('\0'))
         {
-            return exit_code::load_failed(
-                EXECUTOR,
-                &task.module,
-                &format!("{bad:?} holds a NUL byte"),
-            );
+            return Err(Failure::load(format!("{bad:?} holds a NUL byte")));
         }
         let mut wasi =
-            match WasiModule::create(Some(strs(&args)), Some(strs(&env)), Some(strs(&preopens))) {
-                Ok(wasi) => wasi,
-                Err(err) => return exit_code::load_failed(EXECUTOR, &task.module, &err),
-            };
+            WasiModule::create(Some(strs(&args)), Some(strs(&env)), Some(strs(&preopens)))
+                .map_err(Failure::load)?;
         let function = task.function.as_deref().unwrap_or("_start");
         let result = call(&mut wasi, bytes, function);
         match result {
             // WasmEdge ends a run that called proc_exit as if it returned: the code is the
             // WASI module's (0 when the guest just returned).
-            Ok(()) => exit_code::guest_exit(wasi.exit_code() as i32),
+            Ok(()) => Ok(exit_code::guest_exit(wasi.exit_code() as i32)),
             // Or as "terminated", depending on where the guest was.
-            Err(Failure::Run(err)) if is_termination(&err) => {
-                exit_code::guest_exit(wasi.exit_code() as i32)
+            Err(Ended::Run(err)) if is_termination(&err) => {
+                Ok(exit_code::guest_exit(wasi.exit_code() as i32))
             }
-            Err(Failure::Run(err)) => exit_code::trapped(EXECUTOR, &task.module, &err),
-            Err(Failure::Load(err)) => exit_code::load_failed(EXECUTOR, &task.module, &err),
+            Err(Ended::Run(err)) => Err(Failure::trap(err)),
+            Err(Ended::Load(err)) => Err(Failure::Load(err)),
         }
     }
 }
 
-enum Failure {
+/// How a call that did not return ended.
+enum Ended {
     Load(String),
     Run(Box<WasmEdgeError>),
 }
 
 /// The module's binary: read, or assembled from text.
-fn load(task: &Task) -> Result<Vec<u8>, String> {
-    match runw_shared::module_kind::of_file(&task.module) {
-        Ok(Some(ModuleKind::Core)) => std::fs::read(&task.module).map_err(|e| e.to_string()),
-        Ok(Some(ModuleKind::Text)) => wat::parse_file(&task.module).map_err(|e| e.to_string()),
-        Ok(Some(ModuleKind::Component)) => {
-            Err("wasmedge-exec runs core modules, not components".into())
-        }
-        Ok(None) => Err("not a wasm module or WAT text".into()),
-        Err(err) => Err(err.to_string()),
+fn load(task: &Task, program: Program) -> Result<Vec<u8>, String> {
+    if program.text {
+        wat::parse_file(&task.module).map_err(|e| e.to_string())
+    } else {
+        std::fs::read(&task.module).map_err(|e| e.to_string())
     }
 }
 
 /// Instantiates the module with WASI and calls `function`.
-fn call(wasi: &mut WasiModule, bytes: Vec<u8>, function: &str) -> Result<(), Failure> {
+fn call(wasi: &mut WasiModule, bytes: Vec<u8>, function: &str) -> Result<(), Ended> {
     let name = wasi.name().to_owned();
     let mut instances: HashMap<String, &mut dyn SyncInst> = HashMap::new();
     instances.insert(name, wasi.as_mut());
-    let store = Store::new(None, instances).map_err(|e| Failure::Load(e.to_string()))?;
+    let store = Store::new(None, instances).map_err(|e| Ended::Load(e.to_string()))?;
     let mut vm = Vm::new(store);
-    let module = Module::from_bytes(None, bytes).map_err(|e| Failure::Load(e.to_string()))?;
+    let module = Module::from_bytes(None, bytes).map_err(|e| Ended::Load(e.to_string()))?;
     vm.register_module(None, module)
-        .map_err(|e| Failure::Load(e.to_string()))?;
+        .map_err(|e| Ended::Load(e.to_string()))?;
     vm.run_func(None, function, [])
         .map(drop)
         .map_err(|err| match *err {
             WasmEdgeError::Core(CoreError::Execution(_))
-            | WasmEdgeError::Core(CoreError::Common(_)) => Failure::Run(err),
+            | WasmEdgeError::Core(CoreError::Common(_)) => Ended::Run(err),
             // Not run at all: the export is missing or not callable.
-            _ => Failure::Load(format!("export {function:?}: {err}")),
+            _ => Ended::Load(format!("export {function:?}: {err}")),
         })
 }
 

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use runw_shared::{exit_code, ModuleKind, Task};
+use runw_shared::{exit_code, Failure, Preopen, Program, Task};
 
 use crate::preopen_fs::PreopenFs;
 
@@ -32,12 +32,11 @@ impl runw_shared::executor_main::Engine for Wasmer {
         Some(crate::engine_id::of(self.store.engine()))
     }
 
-    fn precompile(&self, wasm: &[u8]) -> Result<Vec<u8>, String> {
-        match runw_shared::module_kind::of_bytes(wasm) {
-            Some(ModuleKind::Component) => return Err("wasmer cannot run components".into()),
-            Some(_) => {}
-            None => return Err("not a wasm module or WAT text".into()),
-        }
+    fn runs_components(&self) -> bool {
+        false
+    }
+
+    fn precompile(&self, wasm: &[u8], _program: Program) -> Result<Vec<u8>, String> {
         let module = Module::new(&self.store, wasm).map_err(|e| e.to_string())?;
         module
             .serialize()
@@ -45,67 +44,43 @@ impl runw_shared::executor_main::Engine for Wasmer {
             .map_err(|e| e.to_string())
     }
 
-    fn run(&self, task: &Task, precompiled: Option<Vec<u8>>) -> u8 {
+    fn run(
+        &self,
+        task: &Task,
+        _program: Program,
+        precompiled: Option<Vec<u8>>,
+    ) -> Result<u8, Failure> {
         run(&self.store, task, precompiled)
     }
 }
 
-fn run(store: &Store, task: &Task, precompiled: Option<Vec<u8>>) -> u8 {
-    match runw_shared::module_kind::of_file(&task.module) {
-        Ok(Some(ModuleKind::Component)) => {
-            return exit_code::load_failed(EXECUTOR, &task.module, &"wasmer cannot run components")
-        }
-        Ok(Some(_)) => {}
-        Ok(None) => {
-            return exit_code::load_failed(EXECUTOR, &task.module, &"not a wasm module or WAT text")
-        }
-        Err(err) => return exit_code::load_failed(EXECUTOR, &task.module, &err),
-    }
-    let tokio = match tokio::runtime::Builder::new_multi_thread()
+fn run(store: &Store, task: &Task, precompiled: Option<Vec<u8>>) -> Result<u8, Failure> {
+    let tokio = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-    {
-        Ok(tokio) => tokio,
-        Err(err) => return exit_code::load_failed(EXECUTOR, &task.module, &err),
-    };
+        .map_err(Failure::load)?;
     let _guard = tokio.handle().enter();
     let runtime = PluggableRuntime::new(Arc::new(TokioTaskManager::new(tokio.handle().clone())));
 
     let mut store = Store::new(store.engine().clone());
-    let module = match load(&store, task, precompiled) {
-        Ok(module) => module,
-        Err(err) => return exit_code::load_failed(EXECUTOR, &task.module, &err),
-    };
-    let mut env = match wasi_env(task, runtime)
+    let module = load(&store, task, precompiled).map_err(Failure::load)?;
+    let mut env = wasi_env(task, runtime)
         .and_then(|b| b.finalize(&mut store).map_err(|e| e.to_string()))
-    {
-        Ok(env) => env,
-        Err(err) => return exit_code::load_failed(EXECUTOR, &task.module, &err),
-    };
-    let mut imports = match env.import_object(&mut store, &module) {
-        Ok(imports) => imports,
-        Err(err) => return exit_code::load_failed(EXECUTOR, &task.module, &err),
-    };
+        .map_err(Failure::load)?;
+    let mut imports = env
+        .import_object(&mut store, &module)
+        .map_err(Failure::load)?;
     crate::hard_links::refuse(&mut store, &mut imports);
-    let instance = match Instance::new(&mut store, &module, &imports) {
-        Ok(instance) => instance,
-        Err(err) => return exit_code::load_failed(EXECUTOR, &task.module, &err),
-    };
-    if let Err(err) = env.initialize(&mut store, instance.clone()) {
-        return exit_code::load_failed(EXECUTOR, &task.module, &err);
-    }
+    crate::errno_fixes::apply(&mut store, &mut imports);
+    let instance = Instance::new(&mut store, &module, &imports).map_err(Failure::load)?;
+    env.initialize(&mut store, instance.clone())
+        .map_err(Failure::load)?;
     let name = task.function.as_deref().unwrap_or("_start");
-    let func = match instance.exports.get_function(name) {
-        Ok(func) => func,
-        Err(err) => {
-            return exit_code::load_failed(
-                EXECUTOR,
-                &task.module,
-                &format!("export {name:?}: {err}"),
-            )
-        }
-    };
-    let status = outcome(&task.module, func.call(&mut store, &[]).map(drop));
+    let func = instance
+        .exports
+        .get_function(name)
+        .map_err(|err| Failure::load(format!("export {name:?}: {err}")))?;
+    let status = outcome(func.call(&mut store, &[]).map(drop));
     env.on_exit(&mut store, None);
     status
 }
@@ -136,8 +111,9 @@ fn load(store: &Store, task: &Task, precompiled: Option<Vec<u8>>) -> Result<Modu
 /// entries are the preopens keyed by their alias without the leading `/`. So a relative
 /// symlink in preopen `/a` to `../b/secret` reached preopen `/b`, and so did `/a/../b`.
 /// Each preopen is therefore registered without an alias, keyed by its whole guest path
-/// (`/a`), which no path component equals, and the root with the alias `/` (key ``, where
-/// the key `/` would catch every unknown name): from the virtual root nothing is found, and
+/// (`/a`), which no path component equals, the root with the alias `/` (key ``, where
+/// the key `/` would catch every unknown name) and the cwd with the alias `.` (key `.`, a
+/// component wasmer-wasix resolves itself, never by key): from the virtual root nothing is found, and
 /// wasmer-wasix follows no symlink and no `..` out of a preopen (ENOTCAPABLE), nor any
 /// symlink at all. The guest still sees each preopen by its guest path (wasi-libc ignores
 /// the leading `/`), and [`PreopenFs`] resolves every path beneath its preopen's descriptor.
@@ -147,8 +123,9 @@ fn wasi_env(
 ) -> Result<wasmer_wasix::WasiEnvBuilder, String> {
     let mut args = task.args.iter().map(|a| a.to_string_lossy().into_owned());
     let program = args.next().unwrap_or_default();
+    let preopens = cwd_by_its_path(&task.preopens);
     // wasmer-wasix's default filesystem is a scratch tmpfs: the guest gets its preopens.
-    let fs = PreopenFs::open(&task.preopens)?;
+    let fs = PreopenFs::open(&preopens)?;
     let mut builder = WasiEnv::builder(program)
         .args(args)
         .runtime(Arc::new(runtime))
@@ -160,7 +137,7 @@ fn wasi_env(
         use std::os::unix::ffi::OsStrExt;
         builder.add_env(key.as_bytes(), value.as_bytes());
     }
-    for preopen in &task.preopens {
+    for (preopen, given) in preopens.iter().zip(&task.preopens) {
         let writable = !preopen.read_only;
         builder
             .add_preopen_build(|p| {
@@ -169,8 +146,8 @@ fn wasi_env(
                     .read(true)
                     .write(writable)
                     .create(writable);
-                if preopen.guest == Path::new("/") {
-                    p.alias("/")
+                if given.guest == Path::new("/") || given.guest == Path::new(".") {
+                    p.alias(&given.guest.to_string_lossy())
                 } else {
                     p
                 }
@@ -180,15 +157,35 @@ fn wasi_env(
     Ok(builder)
 }
 
-/// A finished call as an exit status: return is 0, `proc_exit(n)` is n, a trap is
-/// [`exit_code::TRAP`] with a one-line message.
-fn outcome(module: &Path, result: Result<(), RuntimeError>) -> u8 {
+/// The preopens, the cwd's (`.`) given by its guest path: wasmer-wasix makes a path
+/// absolute before it asks the filesystem, so beneath a preopen registered as `.` it asked
+/// for `/NAME`, and the guest's relative paths resolved in `/`. Registered by the cwd's
+/// guest path (the executor's own working directory, which is the guest's) and shown to the
+/// guest as `.`, the cwd's paths are resolved beneath its descriptor by [`PreopenFs`]. A
+/// cwd the executor cannot name keeps `.`.
+fn cwd_by_its_path(preopens: &[Preopen]) -> Vec<Preopen> {
+    let cwd = std::env::current_dir().ok().filter(|cwd| cwd.is_absolute());
+    preopens
+        .iter()
+        .map(|preopen| match &cwd {
+            Some(cwd) if preopen.guest == Path::new(".") => Preopen {
+                guest: cwd.clone(),
+                ..preopen.clone()
+            },
+            _ => preopen.clone(),
+        })
+        .collect()
+}
+
+/// A finished call as an exit status: return is 0, `proc_exit(n)` is n, anything else a
+/// trap.
+fn outcome(result: Result<(), RuntimeError>) -> Result<u8, Failure> {
     let err = match result {
-        Ok(()) => return 0,
+        Ok(()) => return Ok(0),
         Err(err) => err,
     };
     if let Some(WasiError::Exit(code)) = err.downcast_ref::<WasiError>() {
-        return exit_code::guest_exit(code.raw());
+        return Ok(exit_code::guest_exit(code.raw()));
     }
-    exit_code::trapped(EXECUTOR, module, &err.message())
+    Err(Failure::trap(err.message()))
 }

@@ -5,6 +5,7 @@
 
 mod engine;
 mod engine_id;
+mod errno_fixes;
 mod hard_links;
 mod preopen_fs;
 

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use runw_shared::{exit_code, ModuleKind, Task};
+use runw_shared::{exit_code, Failure, Program, Task};
 
 const EXECUTOR: &str = "wasmtime-exec";
 use wasmtime::component::{Component, Linker as ComponentLinker};
@@ -30,7 +30,7 @@ impl Wasmtime {
 }
 
 /// A compiled module or component, ready to instantiate.
-enum Program {
+enum Loaded {
     Core(Module),
     Component(Component),
 }
@@ -40,20 +40,23 @@ impl runw_shared::executor_main::Engine for Wasmtime {
         Some(crate::engine_id::of(&self.engine))
     }
 
-    fn precompile(&self, wasm: &[u8]) -> Result<Vec<u8>, String> {
+    fn runs_components(&self) -> bool {
+        true
+    }
+
+    fn precompile(&self, wasm: &[u8], program: Program) -> Result<Vec<u8>, String> {
         let engine = self.engine.as_ref().map_err(|e| e.to_string())?;
-        let is_component = match runw_shared::module_kind::of_bytes(wasm) {
-            Some(ModuleKind::Core) => false,
-            Some(ModuleKind::Component) => true,
-            Some(ModuleKind::Text) => text_is_component(&String::from_utf8_lossy(wasm)),
-            None => return Err("not a wasm module or WAT text".into()),
-        };
         // A core module is validated whole before any function is compiled, so that a module
         // invalid in its last function fails at once rather than after compiling the rest.
-        if !is_component && runw_shared::module_kind::of_bytes(wasm) == Some(ModuleKind::Core) {
+        if program
+            == (Program {
+                component: false,
+                text: false,
+            })
+        {
             Module::validate(engine, wasm).map_err(|e| format!("invalid module: {e:#}"))?;
         }
-        let artifact = if is_component {
+        let artifact = if program.component {
             engine.precompile_component(wasm)
         } else {
             engine.precompile_module(wasm)
@@ -61,75 +64,55 @@ impl runw_shared::executor_main::Engine for Wasmtime {
         artifact.map_err(|e| e.to_string())
     }
 
-    fn run(&self, task: &Task, precompiled: Option<Vec<u8>>) -> u8 {
-        let engine = match &self.engine {
-            Ok(engine) => engine,
-            Err(err) => return exit_code::load_failed(EXECUTOR, &task.module, err),
-        };
+    fn run(
+        &self,
+        task: &Task,
+        program: Program,
+        precompiled: Option<Vec<u8>>,
+    ) -> Result<u8, Failure> {
+        let engine = self.engine.as_ref().map_err(Failure::load)?;
         let loaded = match precompiled.map(|bytes| deserialize(engine, &bytes)) {
-            Some(Ok(program)) => Ok(program),
+            Some(Ok(loaded)) => loaded,
             Some(Err(err)) => {
                 eprintln!(
                     "{EXECUTOR}: precompiled {} rejected ({err}); compiling it",
                     task.module.display()
                 );
-                compile(engine, &task.module)
+                compile(engine, &task.module, program).map_err(Failure::load)?
             }
-            None => compile(engine, &task.module),
+            None => compile(engine, &task.module, program).map_err(Failure::load)?,
         };
-        let program = match loaded {
-            Ok(program) => program,
-            Err(err) => return exit_code::load_failed(EXECUTOR, &task.module, &err),
-        };
-        let wasi = match wasi_context(task) {
-            Ok(wasi) => wasi,
-            Err(err) => return exit_code::load_failed(EXECUTOR, &task.module, &err),
-        };
+        let wasi = wasi_context(task).map_err(Failure::load)?;
         let mut store = Store::new(engine, wasi);
-        match program {
-            Program::Core(module) => run_core(engine, &mut store, task, &module),
-            Program::Component(component) => run_component(engine, &mut store, task, &component),
+        match loaded {
+            Loaded::Core(module) => run_core(engine, &mut store, task, &module),
+            Loaded::Component(component) => run_component(engine, &mut store, task, &component),
         }
     }
 }
 
-/// Compiles the module file, whichever kind it is.
-fn compile(engine: &Engine, path: &Path) -> Result<Program, String> {
-    let kind = match runw_shared::module_kind::of_file(path) {
-        Ok(Some(kind)) => kind,
-        Ok(None) => return Err("not a wasm module or WAT text".into()),
-        Err(err) => return Err(err.to_string()),
-    };
-    let is_component = match kind {
-        ModuleKind::Core => false,
-        ModuleKind::Component => true,
-        // Text may hold either; wasmtime parses it for both.
-        ModuleKind::Text => std::fs::read_to_string(path).is_ok_and(|t| text_is_component(&t)),
-    };
-    if is_component {
-        Component::from_file(engine, path)
-            .map(Program::Component)
-            .map_err(|e| e.to_string())
+/// Compiles the module file, whichever program it holds (wasmtime parses text itself).
+fn compile(engine: &Engine, path: &Path, program: Program) -> wasmtime::Result<Loaded> {
+    if program.component {
+        Component::from_file(engine, path).map(Loaded::Component)
     } else {
-        Module::from_file(engine, path)
-            .map(Program::Core)
-            .map_err(|e| e.to_string())
+        Module::from_file(engine, path).map(Loaded::Core)
     }
 }
 
 /// Loads an artifact of `--precompile`.
-fn deserialize(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Program> {
+fn deserialize(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Loaded> {
     match Engine::detect_precompiled(bytes) {
         Some(Precompiled::Module) => {
             // SAFETY: the runtime hands over only artifacts its compile cache wrote from this
             // executor's `--precompile` output and authenticated before passing them (a keyed
             // MAC that no container can forge); wasmtime itself rejects artifacts of another
             // version or configuration.
-            unsafe { Module::deserialize(engine, bytes) }.map(Program::Core)
+            unsafe { Module::deserialize(engine, bytes) }.map(Loaded::Core)
         }
         Some(Precompiled::Component) => {
             // SAFETY: as for a module, above.
-            unsafe { Component::deserialize(engine, bytes) }.map(Program::Component)
+            unsafe { Component::deserialize(engine, bytes) }.map(Loaded::Component)
         }
         None => Err(wasmtime::Error::msg("not a wasmtime artifact")),
     }
@@ -158,27 +141,23 @@ fn wasi_context(task: &Task) -> wasmtime::Result<WasiP1Ctx> {
     Ok(wasi.build_p1())
 }
 
-fn run_core(engine: &Engine, store: &mut Store<WasiP1Ctx>, task: &Task, module: &Module) -> u8 {
+fn run_core(
+    engine: &Engine,
+    store: &mut Store<WasiP1Ctx>,
+    task: &Task,
+    module: &Module,
+) -> Result<u8, Failure> {
     let mut linker = Linker::new(engine);
-    if let Err(err) = wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |ctx| ctx) {
-        return exit_code::load_failed(EXECUTOR, &task.module, &err);
-    }
+    wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |ctx| ctx).map_err(Failure::load)?;
     let instance = match linker.instantiate(&mut *store, module) {
         Ok(instance) => instance,
-        Err(err) => return outcome(&task.module, Err(err)),
+        Err(err) => return outcome(Err(err)),
     };
     let name = task.function.as_deref().unwrap_or("_start");
-    let func = match instance.get_typed_func::<(), ()>(&mut *store, name) {
-        Ok(func) => func,
-        Err(err) => {
-            return exit_code::load_failed(
-                EXECUTOR,
-                &task.module,
-                &format!("export {name:?}: {err}"),
-            )
-        }
-    };
-    outcome(&task.module, func.call(&mut *store, ()))
+    let func = instance
+        .get_typed_func::<(), ()>(&mut *store, name)
+        .map_err(|err| Failure::load(format!("export {name:?}: {err}")))?;
+    outcome(func.call(&mut *store, ()))
 }
 
 fn run_component(
@@ -186,53 +165,42 @@ fn run_component(
     store: &mut Store<WasiP1Ctx>,
     task: &Task,
     component: &Component,
-) -> u8 {
+) -> Result<u8, Failure> {
     if let Some(function) = &task.function {
-        return exit_code::load_failed(
-            EXECUTOR,
-            &task.module,
-            &format!("components run wasi:cli/run, not {function:?}"),
-        );
+        return Err(Failure::load(format!(
+            "components run wasi:cli/run, not {function:?}"
+        )));
     }
     let mut linker = ComponentLinker::new(engine);
-    if let Err(err) = wasmtime_wasi::p2::add_to_linker_sync(&mut linker) {
-        return exit_code::load_failed(EXECUTOR, &task.module, &err);
-    }
-    let command = match Command::instantiate(&mut *store, component, &linker) {
-        Ok(command) => command,
-        Err(err) => return exit_code::load_failed(EXECUTOR, &task.module, &err),
-    };
+    // Links `wasi:cli/exit`'s `exit-with-code` (WASI 0.2.12) too: its code is the status.
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(Failure::load)?;
+    let command = Command::instantiate(&mut *store, component, &linker).map_err(Failure::load)?;
     match command.wasi_cli_run().call_run(&mut *store) {
-        Ok(Ok(())) => 0,
-        Ok(Err(())) => 1,
-        Err(err) => outcome(&task.module, Err(err)),
+        Ok(Ok(())) => Ok(0),
+        Ok(Err(())) => Ok(1),
+        Err(err) => outcome(Err(err)),
     }
 }
 
-/// A finished call as an exit status: return is 0, `proc_exit(n)` is n, a trap is
-/// [`exit_code::TRAP`] with a one-line message.
-fn outcome(module: &Path, result: wasmtime::Result<()>) -> u8 {
-    let err = match result {
-        Ok(()) => return 0,
-        Err(err) => err,
-    };
-    if let Some(exit) = err.downcast_ref::<I32Exit>() {
-        return exit_code::guest_exit(exit.0);
+/// A finished call as an exit status: return is 0, `proc_exit(n)` (or `exit-with-code(n)`)
+/// is n, anything else a failure.
+fn outcome(result: wasmtime::Result<()>) -> Result<u8, Failure> {
+    match result {
+        Ok(()) => Ok(0),
+        Err(err) => match err.downcast_ref::<I32Exit>() {
+            Some(exit) => Ok(exit_code::guest_exit(exit.0)),
+            None => Err(failure(&err)),
+        },
     }
+}
+
+/// A trap, or a failure to instantiate (a missing import): a load failure, not a trap.
+fn failure(err: &wasmtime::Error) -> Failure {
     if let Some(trap) = err.downcast_ref::<wasmtime::Trap>() {
-        return exit_code::trapped(EXECUTOR, module, trap);
+        return Failure::trap(trap);
     }
-    // Instantiation can fail on a missing import: a load failure, not a guest trap.
     if err.downcast_ref::<wasmtime::UnknownImportError>().is_some() {
-        return exit_code::load_failed(EXECUTOR, module, &err);
+        return Failure::load(err);
     }
-    exit_code::trapped(EXECUTOR, module, &err)
-}
-
-/// WAT text of a component starts with `(component` once comments are skipped.
-fn text_is_component(text: &str) -> bool {
-    text.lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty() && !l.starts_with(";;"))
-        .is_some_and(|l| l.starts_with("(component"))
+    Failure::trap(err)
 }
