@@ -2,14 +2,17 @@
 //! turn the outcome into an exit status.
 //!
 //! Core modules get WASI preview 1 (`wasmtime_wasi::p1`), components the preview 2
-//! `wasi:cli/command` world; `.wat` text is compiled by wasmtime's `wat` support.
+//! `wasi:cli/command` world, or are served (see [`crate::http_proxy`]) when they export
+//! `wasi:http/incoming-handler`; `.wat` text is compiled by wasmtime's `wat` support.
 
 use std::hash::{Hash, Hasher};
 use std::path::Path;
 
 use runw_shared::{exit_code, ModuleKind, Task};
 
-const EXECUTOR: &str = "wasmtime-exec";
+use crate::world::World;
+
+pub(crate) const EXECUTOR: &str = "wasmtime-exec";
 use wasmtime::component::{Component, Linker as ComponentLinker};
 use wasmtime::{Config, Engine, Linker, Module, Precompiled, Store};
 use wasmtime_wasi::p1::WasiP1Ctx;
@@ -93,6 +96,15 @@ impl runw_shared::executor_main::Engine for Wasmtime {
             Ok(program) => program,
             Err(err) => return exit_code::load_failed(EXECUTOR, &task.module, &err),
         };
+        if let Program::Component(component) = &program {
+            match crate::world::of(engine, component) {
+                World::HttpProxy => return crate::http_proxy::serve(engine, component, task),
+                World::Neither => {
+                    return exit_code::load_failed(EXECUTOR, &task.module, &World::NEITHER)
+                }
+                World::Command => {}
+            }
+        }
         let wasi = match wasi_context(task) {
             Ok(wasi) => wasi,
             Err(err) => return exit_code::load_failed(EXECUTOR, &task.module, &err),
@@ -147,8 +159,15 @@ fn deserialize(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Program> {
     }
 }
 
-/// WASI context, read top to bottom: args, env, stdio, preopens.
+/// WASI context, read top to bottom: args, env, stdio, network, preopens.
 fn wasi_context(task: &Task) -> wasmtime::Result<WasiP1Ctx> {
+    Ok(wasi_builder(task)?.build_p1())
+}
+
+/// The WASI context of `task`, before it is built for preview 1 or 2. Components get
+/// `wasi:sockets` (TCP, UDP, name lookup) on any address of the container's network
+/// namespace, as a Linux process there; core modules have no standard sockets.
+pub(crate) fn wasi_builder(task: &Task) -> wasmtime::Result<WasiCtxBuilder> {
     let mut wasi = WasiCtxBuilder::new();
     // wasmtime's WASI takes UTF-8 strings: other bytes become U+FFFD.
     for arg in &task.args {
@@ -158,6 +177,10 @@ fn wasi_context(task: &Task) -> wasmtime::Result<WasiP1Ctx> {
         wasi.env(key.to_string_lossy(), value.to_string_lossy());
     }
     wasi.inherit_stdio();
+    wasi.inherit_network()
+        .allow_tcp(true)
+        .allow_udp(true)
+        .allow_ip_name_lookup(true);
     for preopen in &task.preopens {
         let perms = if preopen.read_only {
             FsPerms::ReadOnly
@@ -167,7 +190,7 @@ fn wasi_context(task: &Task) -> wasmtime::Result<WasiP1Ctx> {
         let guest = preopen.guest.to_string_lossy();
         wasi.preopened_dir(&preopen.host, guest, perms)?;
     }
-    Ok(wasi.build_p1())
+    Ok(wasi)
 }
 
 fn run_core(engine: &Engine, store: &mut Store<WasiP1Ctx>, task: &Task, module: &Module) -> u8 {

@@ -4,6 +4,8 @@
 //! exit status follows [`runw_shared::exit_code`].
 
 mod engine;
+mod http_proxy;
+mod world;
 
 fn main() -> std::process::ExitCode {
     runw_shared::executor_main::run("wasmtime-exec", &engine::Wasmtime::new())
