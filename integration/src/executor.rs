@@ -18,6 +18,8 @@ pub enum Feature {
     CompiledForm,
     /// Hard links (`path_link`) made on disk.
     HardLinks,
+    /// TCP sockets from `std::net` in a core (wasm32-wasip1) module.
+    CoreModuleSockets,
 }
 
 pub struct Executor {
@@ -50,6 +52,12 @@ impl Executor {
             }
             ("wasmer-exec", Feature::HardLinks) => {
                 Some("wasmer-wasix cannot reach the filesystem's hard_link: wasmer-exec refuses links (ENOTSUP)")
+            }
+            ("wasmtime-exec", Feature::CoreModuleSockets) => Some(
+                "wasmtime gives core wasip1 modules no standard sockets: components have wasi:sockets",
+            ),
+            ("wasmer-exec" | "wasmedge-exec", Feature::CoreModuleSockets) => {
+                Some("not yet: WASIX and WasmEdge sockets (issue 11) are to come")
             }
             _ => None,
         }
