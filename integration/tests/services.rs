@@ -99,7 +99,12 @@ impl Server {
         let out = self.runw.run(["kill", &self.id, signal]);
         if out.code != 0 {
             let mut err = String::new();
-            self.child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+            self.child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
             let status = self.child.wait().unwrap();
             panic!("kill {signal} failed ({out:?}); the server exited {status}: {err}");
         }
@@ -358,7 +363,9 @@ fn an_address_in_use_fails_naming_it() {
     let address = taken.local_addr().unwrap();
     let out = failing_start(&[format!("{ADDRESS}={address}")]);
     assert_eq!(out.code, 126, "{out:?}");
-    out.assert_one_line_error(&format!("cannot listen on {address}: Address already in use"));
+    out.assert_one_line_error(&format!(
+        "cannot listen on {address}: Address already in use"
+    ));
 }
 
 #[test]

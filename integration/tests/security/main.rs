@@ -10,6 +10,7 @@ mod cache_housekeeping;
 mod compile_bounds;
 mod create_races;
 mod exec_confinement;
+mod guest_network;
 mod guest_view;
 mod host_opens;
 mod preopen_semantics;
