@@ -22,6 +22,8 @@ pub enum Feature {
     ExactPreopenNames,
     /// `path_remove_directory` of `DIR/` (a trailing slash) removes `DIR`.
     RmdirTrailingSlash,
+    /// TCP sockets from `std::net` in a core (wasm32-wasip1) module.
+    CoreModuleSockets,
 }
 
 pub struct Executor {
@@ -60,6 +62,12 @@ impl Executor {
             }
             ("wasmer-exec", Feature::HardLinks) => {
                 Some("wasmer-wasix cannot reach the filesystem's hard_link: wasmer-exec refuses links (ENOTSUP)")
+            }
+            ("wasmtime-exec", Feature::CoreModuleSockets) => Some(
+                "wasmtime gives core wasip1 modules no standard sockets: components have wasi:sockets",
+            ),
+            ("wasmer-exec" | "wasmedge-exec", Feature::CoreModuleSockets) => {
+                Some("not yet: WASIX and WasmEdge sockets (issue 11) are to come")
             }
             _ => None,
         }

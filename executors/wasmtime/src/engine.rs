@@ -2,13 +2,16 @@
 //! turn the outcome into an exit status.
 //!
 //! Core modules get WASI preview 1 (`wasmtime_wasi::p1`), components the preview 2
-//! `wasi:cli/command` world; `.wat` text is compiled by wasmtime's `wat` support.
+//! `wasi:cli/command` world, or are served (see [`crate::http_proxy`]) when they export
+//! `wasi:http/incoming-handler`; `.wat` text is compiled by wasmtime's `wat` support.
 
 use std::path::Path;
 
 use runw_shared::{exit_code, Failure, Program, Task};
 
-const EXECUTOR: &str = "wasmtime-exec";
+use crate::world::World;
+
+pub(crate) const EXECUTOR: &str = "wasmtime-exec";
 use wasmtime::component::{Component, Linker as ComponentLinker};
 use wasmtime::{Config, Engine, Linker, Module, Precompiled, Store};
 use wasmtime_wasi::p1::WasiP1Ctx;
@@ -82,6 +85,13 @@ impl runw_shared::executor_main::Engine for Wasmtime {
             }
             None => compile(engine, &task.module, program).map_err(Failure::load)?,
         };
+        if let Loaded::Component(component) = &loaded {
+            match crate::world::of(engine, component) {
+                World::HttpProxy => return crate::http_proxy::serve(engine, component, task),
+                World::Neither => return Err(Failure::load(World::NEITHER)),
+                World::Command => {}
+            }
+        };
         let wasi = wasi_context(task).map_err(Failure::load)?;
         let mut store = Store::new(engine, wasi);
         match loaded {
@@ -118,8 +128,15 @@ fn deserialize(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Loaded> {
     }
 }
 
-/// WASI context, read top to bottom: args, env, stdio, preopens.
+/// WASI context, read top to bottom: args, env, stdio, network, preopens.
 fn wasi_context(task: &Task) -> wasmtime::Result<WasiP1Ctx> {
+    Ok(wasi_builder(task)?.build_p1())
+}
+
+/// The WASI context of `task`, before it is built for preview 1 or 2. Components get
+/// `wasi:sockets` (TCP, UDP, name lookup) on any address of the container's network
+/// namespace, as a Linux process there; core modules have no standard sockets.
+pub(crate) fn wasi_builder(task: &Task) -> wasmtime::Result<WasiCtxBuilder> {
     let mut wasi = WasiCtxBuilder::new();
     // wasmtime's WASI takes UTF-8 strings: other bytes become U+FFFD.
     for arg in &task.args {
@@ -129,6 +146,10 @@ fn wasi_context(task: &Task) -> wasmtime::Result<WasiP1Ctx> {
         wasi.env(key.to_string_lossy(), value.to_string_lossy());
     }
     wasi.inherit_stdio();
+    wasi.inherit_network()
+        .allow_tcp(true)
+        .allow_udp(true)
+        .allow_ip_name_lookup(true);
     for preopen in &task.preopens {
         let perms = if preopen.read_only {
             FsPerms::ReadOnly
@@ -138,7 +159,7 @@ fn wasi_context(task: &Task) -> wasmtime::Result<WasiP1Ctx> {
         let guest = preopen.guest.to_string_lossy();
         wasi.preopened_dir(&preopen.host, guest, perms)?;
     }
-    Ok(wasi.build_p1())
+    Ok(wasi)
 }
 
 fn run_core(

@@ -5,6 +5,8 @@
 
 mod engine;
 mod engine_id;
+mod http_proxy;
+mod world;
 
 fn main() -> std::process::ExitCode {
     runw_shared::executor_main::run(
