@@ -11,7 +11,7 @@ use crate::preopen_fs::PreopenFs;
 const EXECUTOR: &str = "wasmer-exec";
 use wasmer::{Instance, Module, RuntimeError, Store};
 use wasmer_wasix::runtime::task_manager::tokio::TokioTaskManager;
-use wasmer_wasix::{PluggableRuntime, WasiEnv, WasiError};
+use wasmer_wasix::{LocalNetworking, PluggableRuntime, WasiEnv, WasiError};
 
 /// wasmer with its default engine (Cranelift, tuned to this host's CPU), the same for
 /// `--precompile` and for running.
@@ -80,7 +80,11 @@ fn run(store: &Store, task: &Task, precompiled: Option<Vec<u8>>) -> u8 {
         Err(err) => return exit_code::load_failed(EXECUTOR, &task.module, &err),
     };
     let _guard = tokio.handle().enter();
-    let runtime = PluggableRuntime::new(Arc::new(TokioTaskManager::new(tokio.handle().clone())));
+    let mut runtime =
+        PluggableRuntime::new(Arc::new(TokioTaskManager::new(tokio.handle().clone())));
+    // WASIX sockets are the host's, unfiltered: the executor runs in the container's network
+    // namespace, which bounds the guest exactly as it bounds a Linux process there.
+    runtime.set_networking_implementation(LocalNetworking::default());
 
     let mut store = Store::new(store.engine().clone());
     let module = match load(&store, task, precompiled) {
@@ -93,7 +97,8 @@ fn run(store: &Store, task: &Task, precompiled: Option<Vec<u8>>) -> u8 {
         Ok(env) => env,
         Err(err) => return exit_code::load_failed(EXECUTOR, &task.module, &err),
     };
-    let mut imports = match env.import_object(&mut store, &module) {
+    // A wasm32-wasip1 program that uses WASIX calls (sockets) imports both namespaces.
+    let mut imports = match env.import_object_for_all_wasi_versions(&mut store, &module) {
         Ok(imports) => imports,
         Err(err) => return exit_code::load_failed(EXECUTOR, &task.module, &err),
     };
