@@ -18,6 +18,10 @@ pub enum Feature {
     CompiledForm,
     /// Hard links (`path_link`) made on disk.
     HardLinks,
+    /// WASIX sockets (`wasix_32v1` `sock_*`, `resolve`) for core modules.
+    WasixSockets,
+    /// WasmEdge's socket extension (`sock_*` in `wasi_snapshot_preview1`) for core modules.
+    WasmedgeSockets,
 }
 
 pub struct Executor {
@@ -50,6 +54,12 @@ impl Executor {
             }
             ("wasmer-exec", Feature::HardLinks) => {
                 Some("wasmer-wasix cannot reach the filesystem's hard_link: wasmer-exec refuses links (ENOTSUP)")
+            }
+            ("wasmtime-exec" | "wasmedge-exec", Feature::WasixSockets) => {
+                Some("WASIX is wasmer's: the module's `wasix_32v1` imports are unknown (exit 126)")
+            }
+            ("wasmtime-exec" | "wasmer-exec", Feature::WasmedgeSockets) => {
+                Some("WasmEdge's socket calls are its own: `sock_open` is an unknown import (exit 126)")
             }
             _ => None,
         }
