@@ -12,4 +12,5 @@ mod create_races;
 mod exec_confinement;
 mod guest_view;
 mod host_opens;
+mod network_boundary;
 mod preopen_semantics;
