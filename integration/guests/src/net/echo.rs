@@ -27,10 +27,7 @@ pub fn server_args() -> (std::net::SocketAddr, Option<usize>) {
         .get(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or_else(|| usage());
-    let count = match args.get(2) {
-        Some(n) => Some(n.parse().unwrap_or_else(|_| usage())),
-        None => None,
-    };
+    let count = args.get(2).map(|n| n.parse().unwrap_or_else(|_| usage()));
     (addr, count)
 }
 
