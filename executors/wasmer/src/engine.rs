@@ -1,5 +1,6 @@
 //! The wasmer engine: load (or deserialize what `--precompile` made), set up WASI (wasmer-wasix), run, and turn the outcome into an
-//! exit status. Core modules only: wasmer does not run components.
+//! exit status. Core modules only: wasmer does not run components. Guests get WASIX as well
+//! as WASI preview 1, sockets included, on the container's network stack.
 
 use std::path::Path;
 use std::sync::Arc;

@@ -11,8 +11,8 @@ conformance!(a_guest_in_its_own_network_namespace_cannot_reach_the_host);
 
 fn a_guest_in_its_own_network_namespace_cannot_reach_the_host(exec: &Executor) {
     let Some(flavour) = flavour_of(exec) else {
-        // wasmtime-exec gives core modules no sockets (its are `wasi:sockets`, for
-        // components): a socket guest is refused before it runs.
+        // wasmtime-exec gives core modules no sockets (its sockets are `wasi:sockets`, for
+        // components, attacked with those): a socket guest is refused before it runs.
         let out = try_to_reach(exec, WASIX.client, "127.0.0.1", 1);
         assert_eq!(out.code, 126, "{out:?}");
         return;
