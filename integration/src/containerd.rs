@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::pod_network::PodNetwork;
 use crate::podman::Podman;
 use crate::runw::Outcome;
 
@@ -18,6 +19,21 @@ pub struct Containerd {
     dir: PathBuf,
     child: Child,
     pub socket: PathBuf,
+    /// The pods' CNI network, when they get one (dropped after containerd).
+    network: Option<PodNetwork>,
+}
+
+/// What a test asks of its containerd beyond the defaults.
+#[derive(Default)]
+pub struct Options<'a> {
+    /// A CNI bridge network of the test's own, for pods in their own network namespace.
+    pub network: Option<PodNetwork>,
+    /// The wasm executor runw uses (`RUNW_EXECUTOR` in containerd's environment, which
+    /// the runc shim passes on to runw); otherwise runw's default.
+    pub executor: Option<&'a Path>,
+    /// runw's options say `SystemdCgroup = true` (a cgroup v2 node with systemd as init:
+    /// the systemd cgroup driver kubelet uses by default).
+    pub systemd_cgroup: bool,
 }
 
 /// The runtime section the docs give operators (`docs/containerd-runw.toml`), used as is
@@ -44,7 +60,7 @@ fn config(dir: &Path, runw: &Path, systemd_cgroup: bool) -> String {
             "restrict_oom_score_adj = true",
             &format!(
                 "restrict_oom_score_adj = true\n  sandbox_image = \"{PAUSE_IMAGE}\"\n  \
-                 stream_server_address = \"127.0.0.1\"\n  stream_server_port = \"0\"\n  \
+                 netns_mounts_under_state_dir = true\n  stream_server_address = \"127.0.0.1\"\n  stream_server_port = \"0\"\n  \
                  enable_selinux = false\n  disable_apparmor = true"
             ),
         )
@@ -82,16 +98,20 @@ state = "{d}/state"
 impl Containerd {
     /// Starts containerd and waits for its socket.
     pub fn start() -> Containerd {
-        Self::start_with(false)
+        Containerd::start_with(Options::default())
     }
 
     /// Starts containerd with runw's `SystemdCgroup = true` (a cgroup v2 node with systemd as
     /// init: the systemd cgroup driver kubelet uses by default).
     pub fn start_with_systemd_cgroup() -> Containerd {
-        Self::start_with(true)
+        Containerd::start_with(Options {
+            systemd_cgroup: true,
+            ..Options::default()
+        })
     }
 
-    fn start_with(systemd_cgroup: bool) -> Containerd {
+    /// Starts containerd with `options` and waits for its socket.
+    pub fn start_with(options: Options) -> Containerd {
         assert!(
             nix::unistd::geteuid().is_root(),
             "the containerd tests need root"
@@ -106,13 +126,20 @@ impl Containerd {
             .unwrap()
             .keep();
         std::fs::create_dir_all(dir.join("cni")).unwrap();
+        if let Some(network) = &options.network {
+            network.write_conflist(&dir.join("cni"), &dir);
+        }
         std::fs::write(
             dir.join("config.toml"),
-            config(&dir, &crate::runw::binary(), systemd_cgroup),
+            config(&dir, &crate::runw::binary(), options.systemd_cgroup),
         )
         .unwrap();
         let log = std::fs::File::create(dir.join("containerd.log")).unwrap();
-        let child = Command::new("/usr/bin/containerd")
+        let mut command = Command::new("/usr/bin/containerd");
+        if let Some(executor) = options.executor {
+            command.env("RUNW_EXECUTOR", executor);
+        }
+        let child = command
             .arg("--config")
             .arg(dir.join("config.toml"))
             .stdin(Stdio::null())
@@ -121,7 +148,12 @@ impl Containerd {
             .spawn()
             .unwrap_or_else(|err| panic!("cannot start /usr/bin/containerd: {err}"));
         let socket = dir.join("containerd.sock");
-        let mut containerd = Containerd { dir, child, socket };
+        let mut containerd = Containerd {
+            dir,
+            child,
+            socket,
+            network: options.network,
+        };
         let deadline = Instant::now() + Duration::from_secs(30);
         while containerd.ctr(&["version"]).code != 0 {
             if let Ok(Some(status)) = containerd.child.try_wait() {
@@ -143,6 +175,11 @@ impl Containerd {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The pods' CNI network, if they have one.
+    pub fn network(&self) -> Option<&PodNetwork> {
+        self.network.as_ref()
     }
 
     /// `ctr --address SOCKET --namespace k8s.io ARGS`.
@@ -203,5 +240,7 @@ impl Drop for Containerd {
             }
         }
         let _ = std::fs::remove_dir_all(&self.dir);
+        // The bridge goes last, once nothing is attached to it.
+        drop(self.network.take());
     }
 }

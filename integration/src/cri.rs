@@ -10,8 +10,8 @@ use k8s_cri::v1::{
     ContainerConfig, ContainerMetadata, ContainerState, ContainerStatusRequest,
     CreateContainerRequest, ImageSpec, LinuxContainerConfig, LinuxContainerResources,
     LinuxContainerSecurityContext, LinuxPodSandboxConfig, LinuxSandboxSecurityContext,
-    NamespaceMode, NamespaceOption, PodSandboxConfig, PodSandboxMetadata, RemovePodSandboxRequest,
-    RunPodSandboxRequest, StartContainerRequest, StopPodSandboxRequest,
+    NamespaceMode, NamespaceOption, PodSandboxConfig, PodSandboxMetadata, PodSandboxStatusRequest,
+    RemovePodSandboxRequest, RunPodSandboxRequest, StartContainerRequest, StopPodSandboxRequest,
 };
 use tonic::transport::{Channel, Endpoint, Uri};
 
@@ -77,16 +77,34 @@ impl Cri {
     /// RunPodSandbox; `share_process_namespace` is the pod's `shareProcessNamespace: true`:
     /// one PID namespace for the pod (CRI `POD`).
     pub fn run_pod_sharing_pids(&mut self, spec: &PodSpec, share_process_namespace: bool) -> Pod {
-        self.run_pod_with(spec, share_process_namespace, "")
+        self.run_pod_with(
+            spec,
+            pid_mode(share_process_namespace),
+            NamespaceMode::Node,
+            "",
+        )
     }
 
     /// RunPodSandbox as kubelet sends it with the systemd cgroup driver: the pod's cgroup
     /// parent is a slice (`kubepods-burstable-pod<uid>.slice`), which systemd creates.
     pub fn run_pod_in_slice(&mut self, spec: &PodSpec, slice: &str) -> Pod {
-        self.run_pod_with(spec, false, slice)
+        self.run_pod_with(spec, pid_mode(false), NamespaceMode::Node, slice)
     }
 
-    fn run_pod_with(&mut self, spec: &PodSpec, share_pids: bool, cgroup_parent: &str) -> Pod {
+    /// RunPodSandbox of a pod with a network namespace of its own (`hostNetwork: false`,
+    /// kubelet's default), which containerd gets from its CNI network; a PID namespace per
+    /// container.
+    pub fn run_pod_on_pod_network(&mut self, spec: &PodSpec) -> Pod {
+        self.run_pod_with(spec, NamespaceMode::Container, NamespaceMode::Pod, "")
+    }
+
+    fn run_pod_with(
+        &mut self,
+        spec: &PodSpec,
+        pid: NamespaceMode,
+        network: NamespaceMode,
+        cgroup_parent: &str,
+    ) -> Pod {
         let annotations: HashMap<String, String> = spec
             .annotations
             .iter()
@@ -100,15 +118,19 @@ impl Cri {
                 attempt: 0,
             }),
             // kubelet leaves the hostname empty for pods on the node's network: they share
-            // the node's UTS namespace, where a runtime must not set one.
-            hostname: String::new(),
+            // the node's UTS namespace, where a runtime must not set one. Other pods are
+            // named after themselves.
+            hostname: match network {
+                NamespaceMode::Node => String::new(),
+                _ => spec.name.to_owned(),
+            },
             log_directory: spec.log_dir.to_string_lossy().into_owned(),
             annotations,
             linux: Some(LinuxPodSandboxConfig {
                 security_context: Some(LinuxSandboxSecurityContext {
                     namespace_options: Some(NamespaceOption {
-                        network: NamespaceMode::Node as i32,
-                        pid: pid_mode(share_pids) as i32,
+                        network: network as i32,
+                        pid: pid as i32,
                         ipc: NamespaceMode::Pod as i32,
                         ..Default::default()
                     }),
@@ -242,6 +264,22 @@ impl Cri {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// The pod's IP address on its CNI network (PodSandboxStatus).
+    pub fn pod_ip(&mut self, pod: &Pod) -> String {
+        let request = PodSandboxStatusRequest {
+            pod_sandbox_id: pod.id.clone(),
+            verbose: false,
+        };
+        let response = self
+            .runtime
+            .block_on(self.client.pod_sandbox_status(request))
+            .unwrap_or_else(failed("PodSandboxStatus"));
+        let status = response.into_inner().status;
+        let ip = status.and_then(|s| s.network).map(|n| n.ip);
+        ip.filter(|ip| !ip.is_empty())
+            .unwrap_or_else(|| panic!("pod {} has no IP", pod.id))
     }
 
     pub fn stop_pod(&mut self, pod: &Pod) {

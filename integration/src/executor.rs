@@ -24,6 +24,10 @@ pub enum Feature {
     RmdirTrailingSlash,
     /// TCP sockets from `std::net` in a core (wasm32-wasip1) module.
     CoreModuleSockets,
+    /// WASIX sockets (`wasix_32v1` `sock_*`, `resolve`) for core modules.
+    WasixSockets,
+    /// WasmEdge's socket extension (`sock_*` in `wasi_snapshot_preview1`) for core modules.
+    WasmedgeSockets,
 }
 
 pub struct Executor {
@@ -67,7 +71,14 @@ impl Executor {
                 "wasmtime gives core wasip1 modules no standard sockets: components have wasi:sockets",
             ),
             ("wasmer-exec" | "wasmedge-exec", Feature::CoreModuleSockets) => {
-                Some("not yet: WASIX and WasmEdge sockets (issue 11) are to come")
+                Some("Rust std has no sockets on wasm32-wasip1: wasmer-exec offers WASIX sockets, wasmedge-exec WasmEdge's socket extension")
+            }
+
+            ("wasmtime-exec" | "wasmedge-exec", Feature::WasixSockets) => {
+                Some("WASIX is wasmer's: the module's `wasix_32v1` imports are unknown (exit 126)")
+            }
+            ("wasmtime-exec" | "wasmer-exec", Feature::WasmedgeSockets) => {
+                Some("WasmEdge's socket calls are its own: `sock_open` is an unknown import (exit 126)")
             }
             _ => None,
         }

@@ -11,8 +11,10 @@ pub mod containerd;
 pub mod cri;
 pub mod executor;
 pub mod leftovers;
+pub mod pod_network;
 pub mod podman;
 pub mod runw;
+pub mod socket_guests;
 pub mod wasm_gen;
 
 pub use bundle::Bundle;

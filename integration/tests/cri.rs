@@ -6,8 +6,12 @@ use std::time::{Duration, Instant};
 
 use runw_integration::bundle::guest;
 use runw_integration::containerd::Containerd;
+use runw_integration::containerd::Options;
+use runw_integration::cri::Pod;
 use runw_integration::cri::{log_lines, log_path, Cri, PodSpec};
+use runw_integration::pod_network::PodNetwork;
 use runw_integration::podman::{Podman, IMAGE};
+use runw_integration::socket_guests::echo_through;
 
 const RUNNING: i32 = k8s_cri::v1::ContainerState::ContainerRunning as i32;
 
@@ -235,4 +239,139 @@ fn ten_containers_sharing_a_pid_namespace_all_start_each_in_its_own_cgroups() {
     }
     cri.stop_pod(&pod);
     cri.remove_pod(&pod);
+}
+
+/// The wasm server of the pod-network tests: its image, command, executor and port, and a
+/// request it must answer (raw TCP: the client half-closes, then reads to EOF). Another
+/// server (the wasmtime HTTP component, say) takes its place by changing this function.
+struct PodServer {
+    image: String,
+    command: Vec<String>,
+    executor: &'static str,
+    port: u16,
+    request: &'static str,
+    answer: &'static str,
+}
+
+fn pod_server(podman: &Podman) -> PodServer {
+    let image = podman.build_wasm_image(&guest("wasix_echo"));
+    PodServer {
+        image,
+        command: vec!["/wasix-echo.wasm".into(), "0.0.0.0:8080".into()],
+        executor: "wasmer-exec",
+        port: 8080,
+        request: "hello pod\n",
+        answer: "hello pod\n",
+    }
+}
+
+/// containerd whose pods get their own network namespace on a CNI bridge network of the
+/// test's own, with `server`'s image imported and its executor in use.
+fn containerd_on_pod_network(server: &PodServer, images: &[&str]) -> Containerd {
+    let podman = Podman::get();
+    let executor = runw_integration::Executor::named(server.executor);
+    let containerd = Containerd::start_with(Options {
+        network: Some(PodNetwork::create()),
+        executor: Some(&executor.path),
+    });
+    containerd.import_pause(podman);
+    containerd.import(podman, &server.image);
+    for image in images {
+        containerd.import(podman, image);
+    }
+    containerd
+}
+
+/// Asks the server at `addr` until it answers (it may still be starting), within 30 s.
+fn ask(server: &PodServer, addr: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let reply = std::panic::catch_unwind(|| echo_through(addr, server.request));
+        match reply {
+            Ok(reply) if !reply.is_empty() => return reply,
+            _ if Instant::now() > deadline => panic!("{addr} does not answer"),
+            _ => std::thread::sleep(Duration::from_millis(200)),
+        }
+    }
+}
+
+/// Stops and removes `pod` and checks that its network is gone: no veth on the bridge, no
+/// IPAM lease.
+fn remove_networked_pod(cri: &mut Cri, containerd: &Containerd, pod: &Pod, ip: &str) {
+    cri.stop_pod(pod);
+    cri.remove_pod(pod);
+    let network = containerd.network().unwrap();
+    assert_eq!(
+        network.attached(),
+        "",
+        "a veth is left on {}",
+        network.bridge
+    );
+    assert!(
+        !network.leased(containerd.dir(), ip),
+        "host-local still leases {ip}"
+    );
+}
+
+#[test]
+fn a_wasm_server_pod_answers_on_its_pod_ip() {
+    let server = pod_server(Podman::get());
+    let containerd = containerd_on_pod_network(&server, &[]);
+    let mut cri = Cri::connect(&containerd.socket);
+    let logs = tempfile::tempdir().unwrap();
+    let pod = cri.run_pod_on_pod_network(&PodSpec {
+        name: "wasm-server",
+        annotations: &[("module.wasm.image/variant", "compat")],
+        log_dir: logs.path(),
+    });
+    let command: Vec<&str> = server.command.iter().map(String::as_str).collect();
+    let app = cri.start_container(&pod, "server", &server.image, &command);
+    let ip = cri.pod_ip(&pod);
+    let network = containerd.network().unwrap();
+    assert!(network.holds(&ip), "{ip} is not on {}", network.bridge);
+    assert!(
+        network.attached().contains("veth"),
+        "the pod's veth is on the bridge"
+    );
+    assert!(
+        network.leased(containerd.dir(), &ip),
+        "host-local leases {ip}"
+    );
+    let reply = ask(&server, &format!("{ip}:{}", server.port));
+    assert!(reply.contains(server.answer), "{reply:?}");
+    assert_eq!(cri.status(&app).state, RUNNING);
+    remove_networked_pod(&mut cri, &containerd, &pod, &ip);
+}
+
+#[test]
+fn a_native_sidecar_reaches_the_wasm_server_over_loopback() {
+    let server = pod_server(Podman::get());
+    let containerd = containerd_on_pod_network(&server, &[IMAGE]);
+    let mut cri = Cri::connect(&containerd.socket);
+    let logs = tempfile::tempdir().unwrap();
+    let pod = cri.run_pod_on_pod_network(&PodSpec {
+        name: "mesh-server",
+        annotations: &[("module.wasm.image/variant", "compat-smart")],
+        log_dir: logs.path(),
+    });
+    let command: Vec<&str> = server.command.iter().map(String::as_str).collect();
+    let app = cri.start_container(&pod, "server", &server.image, &command);
+    let ip = cri.pod_ip(&pod);
+    ask(&server, &format!("{ip}:{}", server.port));
+    // busybox's nc, native, in the pod's network namespace: its loopback is the guest's.
+    let script = format!(
+        "printf '{}' | /bin/busybox nc -w 3 127.0.0.1 {}",
+        server.request.escape_default(),
+        server.port
+    );
+    let sidecar = cri.start_container(&pod, "proxy", IMAGE, &["/bin/busybox", "sh", "-c", &script]);
+    let status = cri.wait_exited(&sidecar, 30);
+    assert_eq!(status.exit_code, 0, "{status:?}");
+    let reply = log_lines(&log_path(logs.path(), "proxy")).join("\n");
+    assert!(
+        reply.contains(server.answer.trim_end()),
+        "the sidecar got {reply:?}"
+    );
+    assert_eq!(cri.status(&app).state, RUNNING);
+    remove_networked_pod(&mut cri, &containerd, &pod, &ip);
 }

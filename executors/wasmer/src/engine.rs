@@ -1,5 +1,6 @@
 //! The wasmer engine: load (or deserialize what `--precompile` made), set up WASI (wasmer-wasix), run, and turn the outcome into an
-//! exit status. Core modules only: wasmer does not run components.
+//! exit status. Core modules only: wasmer does not run components. Guests get WASIX as well
+//! as WASI preview 1, sockets included, on the container's network stack.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use crate::preopen_fs::PreopenFs;
 const EXECUTOR: &str = "wasmer-exec";
 use wasmer::{Instance, Module, RuntimeError, Store};
 use wasmer_wasix::runtime::task_manager::tokio::TokioTaskManager;
-use wasmer_wasix::{PluggableRuntime, WasiEnv, WasiError};
+use wasmer_wasix::{LocalNetworking, PluggableRuntime, WasiEnv, WasiError};
 
 /// wasmer with its default engine (Cranelift, tuned to this host's CPU), the same for
 /// `--precompile` and for running.
@@ -60,15 +61,20 @@ fn run(store: &Store, task: &Task, precompiled: Option<Vec<u8>>) -> Result<u8, F
         .build()
         .map_err(Failure::load)?;
     let _guard = tokio.handle().enter();
-    let runtime = PluggableRuntime::new(Arc::new(TokioTaskManager::new(tokio.handle().clone())));
+    let mut runtime =
+        PluggableRuntime::new(Arc::new(TokioTaskManager::new(tokio.handle().clone())));
+    // WASIX sockets are the host's, unfiltered: the executor runs in the container's network
+    // namespace, which bounds the guest exactly as it bounds a Linux process there.
+    runtime.set_networking_implementation(LocalNetworking::default());
 
     let mut store = Store::new(store.engine().clone());
     let module = load(&store, task, precompiled).map_err(Failure::load)?;
     let mut env = wasi_env(task, runtime)
         .and_then(|b| b.finalize(&mut store).map_err(|e| e.to_string()))
         .map_err(Failure::load)?;
+    // A wasm32-wasip1 program that uses WASIX calls (sockets) imports both namespaces.
     let mut imports = env
-        .import_object(&mut store, &module)
+        .import_object_for_all_wasi_versions(&mut store, &module)
         .map_err(Failure::load)?;
     crate::hard_links::refuse(&mut store, &mut imports);
     crate::errno_fixes::apply(&mut store, &mut imports);

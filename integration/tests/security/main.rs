@@ -14,4 +14,5 @@ mod exec_confinement;
 mod guest_network;
 mod guest_view;
 mod host_opens;
+mod network_boundary;
 mod preopen_semantics;
