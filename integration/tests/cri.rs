@@ -273,6 +273,7 @@ fn containerd_on_pod_network(server: &PodServer, images: &[&str]) -> Containerd 
     let containerd = Containerd::start_with(Options {
         network: Some(PodNetwork::create()),
         executor: Some(&executor.path),
+        ..Options::default()
     });
     containerd.import_pause(podman);
     containerd.import(podman, &server.image);

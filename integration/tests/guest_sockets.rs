@@ -6,7 +6,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -25,7 +25,7 @@ conformance!(
 const WASM: (&str, &str) = ("run.oci.handler", "wasm");
 
 /// A wasm bundle of `module` running with `arg`, in the host's network namespace.
-fn bundle_of(module: &PathBuf, arg: &str) -> Bundle {
+fn bundle_of(module: &Path, arg: &str) -> Bundle {
     let mut bundle = Bundle::wasm(module, "/app.wasm", &["/app.wasm", arg], &[WASM]);
     bundle.edit(|c| {
         let namespaces = c["linux"]["namespaces"].as_array_mut().unwrap();
