@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use runw_integration::bundle::guest;
+use runw_integration::bundle::{component, guest};
 use runw_integration::podman::{Podman, IMAGE};
 use runw_integration::unique_id;
 
@@ -172,4 +172,71 @@ impl Drop for PodRemoval<'_> {
     fn drop(&mut self) {
         let _ = self.0.run(&["pod", "rm", "--force", self.1]);
     }
+}
+
+/// A `FROM scratch` compat image of the `wasi:http/proxy` component, run as an operator would
+/// (`podman run -d -p HOSTPORT:8080` on podman's bridge network), answers on the host's
+/// published port; `podman stop` ends it promptly (SIGTERM: the server drains and exits 0).
+#[test]
+fn http_component_answers_on_a_published_port_and_stops_promptly() {
+    let podman = Podman::get();
+    let image = podman.build_wasm_image(&component("http_proxy"));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let name = unique_id("pmhttp");
+    let publish = format!("127.0.0.1:{port}:8080");
+    podman.ok(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "--network",
+        "bridge",
+        "-p",
+        &publish,
+        "--annotation",
+        COMPAT,
+        &image,
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let answer = loop {
+        match http_get(port, "/") {
+            Some(answer) => break answer,
+            None if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
+            None => panic!("no answer on {publish}: {:?}", podman.run(&["logs", &name])),
+        }
+    };
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer:?}");
+    assert!(
+        answer.ends_with("hello from a wasi:http component\n"),
+        "{answer:?}"
+    );
+    let started = Instant::now();
+    podman.ok(&["stop", "--time", "10", &name]);
+    let took = started.elapsed();
+    let code = podman.ok(&["inspect", "--format", "{{.State.ExitCode}}", &name]);
+    podman.ok(&["rm", &name]);
+    assert!(took < Duration::from_secs(5), "podman stop took {took:?}");
+    assert_eq!(code.stdout.trim(), "0", "the server drains and exits 0");
+}
+
+/// One `GET path` on 127.0.0.1:`port` with `Connection: close`: the whole answer, or `None`
+/// while nothing answers yet.
+fn http_get(port: u16, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    (!answer.is_empty()).then_some(answer)
 }
