@@ -165,12 +165,23 @@ fn ten_containers_of_a_pod_sharing_pids_all_start() {
     assert_eq!(up.count(), 10, "{}", running.stdout);
 }
 
-/// Removes a pod and its containers, whatever the test's outcome.
+/// Removes a pod and its containers, whatever the test's outcome; a removal that fails is a
+/// failure of the test (podman stops and deletes each container through runw), or, when the
+/// test failed already, is said on stderr.
 struct PodRemoval<'a>(&'a Podman, &'a str);
 
 impl Drop for PodRemoval<'_> {
     fn drop(&mut self) {
-        let _ = self.0.run(&["pod", "rm", "--force", self.1]);
+        let out = self.0.run(&["pod", "rm", "--force", self.1]);
+        if out.code == 0 {
+            return;
+        }
+        let why = format!("podman pod rm {} failed: {}", self.1, out.stderr);
+        if std::thread::panicking() {
+            eprintln!("{why}");
+        } else {
+            panic!("{why}");
+        }
     }
 }
 
