@@ -16,17 +16,29 @@ same run. Rows:
   many starts at once: 100 `run`s (start to exit) of a bundle, 8 and then 16 at a time: wall
     time for all 100 and the p99 of one run's latency, for runc and runw of native hello and
     runw of hello.wasm (warm) per executor.
+  services (issue 11): wrk (16 connections, 10 s) requests/s and p50/p99 latency against
+    the `http_proxy` test component served by `runw run` (runw's default executor,
+    wasmtime-exec), against the same component under `wasmtime serve` on the host (the
+    wasmtime-cli of the executor's wasmtime version, WASMTIME_CLI), and against a native
+    hyper server (integration/bench-server, static) in a `runc run` container; the time from
+    `run` to the first 200, warm (cache filled) and cold (cache cleared), against the native
+    server under `runc run`. Containers are on the host's network, as `wasmtime serve` is.
 Then checks the targets: warm hello no slower than `runc run` of native hello; warm at
 least 5x faster than cold on big.wasm; CPU-bound code within 2 percent; 100 wasm starts at
-once at least at runc's rate (wall time no longer than runc's for native hello).
+once at least at runc's rate (wall time no longer than runc's for native hello); serving
+throughput at least `wasmtime serve`'s (within 5%); warm time to the first response at most
+2x the native server's.
 
-Usage: ci/bench.py [runs] [concurrent]   (default 30; cold big.wasm runs a fifth of that, at
-least 3; `concurrent` measures and checks only the many-starts rows)
+Usage: ci/bench.py [runs] [concurrent|services]   (default 30; cold big.wasm runs a fifth of
+that, at least 3; `concurrent` or `services` measures and checks only those rows)
 """
 
 import json
 import math
 import os
+import re
+import signal
+import socket
 import shutil
 import statistics
 import subprocess
@@ -40,7 +52,7 @@ TARGET = os.environ["CARGO_TARGET_DIR"]
 RUNW = os.environ["RUNW_BIN"]
 WASM_DIR = f"{TARGET}/wasm32-wasip1/release"
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 30
-ONLY_CONCURRENT = sys.argv[2:3] == ["concurrent"]
+ONLY = sys.argv[2] if len(sys.argv) > 2 else None
 EXECUTORS = [e for e in ("wasmtime-exec", "wasmer-exec", "wasmedge-exec")
              if os.access(f"{TARGET}/release/{e}", os.X_OK)]
 IDLE = 100
@@ -193,6 +205,163 @@ def many_starts():
     return checks
 
 
+COMPONENT = f"{TARGET}/wasm32-wasip2/release/http_proxy.wasm"
+NATIVE_SERVER = f"{TARGET}/x86_64-unknown-linux-gnu/release/bench-http-server"
+WASMTIME_CLI = os.environ.get("WASMTIME_CLI", os.path.expanduser("~/.cache/runw-bench/wasmtime-cli/bin/wasmtime"))
+SERVE_PORT = 18480  # below the ephemeral range: a polling client never connects to itself
+WRK_CONNECTIONS = 16
+WRK_SECONDS = 10
+FIRST_RESPONSE_RUNS = 10
+
+
+def host_network(path):
+    """Takes the container at `path` out of its own network namespace (the host's, as for
+    `wasmtime serve`)."""
+    with open(f"{path}/config.json") as f:
+        config = json.load(f)
+    config["linux"]["namespaces"] = [n for n in config["linux"]["namespaces"] if n["type"] != "network"]
+    with open(f"{path}/config.json", "w") as f:
+        json.dump(config, f)
+    return path
+
+
+def component_bundle():
+    """The HTTP component, served on SERVE_PORT."""
+    path = bundle("serve-wasm", ["/proxy.wasm"], {"module.wasm.image/variant": "compat"},
+                  {"/proxy.wasm": COMPONENT})
+    with open(f"{path}/config.json") as f:
+        config = json.load(f)
+    config["process"]["env"] = [f"WASMTIME_HTTP_PROXY_SOCKET_ADDR=127.0.0.1:{SERVE_PORT}"]
+    with open(f"{path}/config.json", "w") as f:
+        json.dump(config, f)
+    return host_network(path)
+
+
+def native_server_bundle():
+    return host_network(bundle("serve-native", ["/server", f"127.0.0.1:{SERVE_PORT}"], {},
+                               {"/server": NATIVE_SERVER}))
+
+
+def get_200():
+    """One GET / on SERVE_PORT: whether it answered 200 (False while nothing listens)."""
+    try:
+        with socket.create_connection(("127.0.0.1", SERVE_PORT), timeout=5) as conn:
+            conn.sendall(b"GET / HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
+            return conn.recv(64).startswith(b"HTTP/1.1 200")
+    except OSError:
+        return False
+
+
+class Server:
+    """A server process started by `argv`, stopped on exit from the `with`."""
+
+    def __init__(self, argv, env=None, stop=None):
+        self.argv, self.env, self.stop = argv, env or {}, stop
+
+    def __enter__(self):
+        self.began = time.monotonic()
+        # runw's default executor, as on a node: never an inherited RUNW_EXECUTOR.
+        environment = {k: v for k, v in os.environ.items() if k != "RUNW_EXECUTOR"}
+        self.process = subprocess.Popen(self.argv, env={**environment, **self.env},
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.PIPE)
+        while not get_200():
+            if self.process.poll() is not None:
+                sys.exit(f"bench: {' '.join(self.argv)} exited {self.process.returncode}: "
+                         f"{self.process.stderr.read().decode().strip()}")
+            time.sleep(0.001)
+        self.first_response = time.monotonic() - self.began
+        return self
+
+    def __exit__(self, *_):
+        if self.stop:
+            subprocess.run(self.stop, env={**os.environ, **self.env}, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+        else:
+            self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def runw_server(path, env, cid):
+    return Server([RUNW, "--root", f"{WORK}/s-serve", "run", "--bundle", path, cid], env,
+                  [RUNW, "--root", f"{WORK}/s-serve", "kill", cid, "TERM"])
+
+
+def runc_server(path, cid):
+    return Server(["runc", "--root", f"{WORK}/s-serve-runc", "run", "--bundle", path, cid], {},
+                  ["runc", "--root", f"{WORK}/s-serve-runc", "kill", cid, "KILL"])
+
+
+def wrk():
+    """(requests/s, p50 ms, p99 ms) of wrk against SERVE_PORT."""
+    out = subprocess.run(["wrk", "-t2", f"-c{WRK_CONNECTIONS}", f"-d{WRK_SECONDS}s", "--latency",
+                          f"http://127.0.0.1:{SERVE_PORT}/"], capture_output=True, text=True, check=True).stdout
+    if re.search(r"Non-2xx|Socket errors", out):
+        sys.exit(f"bench: wrk saw errors: {out}")
+    def ms(text):
+        value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
+        return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = ms(re.search(r"50%\s+(\S+)", out).group(1))
+    p99 = ms(re.search(r"99%\s+(\S+)", out).group(1))
+    return rate, p50, p99
+
+
+def services():
+    """The services tables (issue 11); returns their target checks."""
+    wasm = component_bundle()
+    native = native_server_bundle()
+    env = {"RUNW_CACHE_DIR": f"{WORK}/cache-serve"}
+    throughput = []
+    with runc_server(native, "wrk-native"):
+        throughput.append(("native hyper server, runc run (reference)", wrk()))
+    # ci/bench installs it; without it (ci/bench.py run by hand) the row is missing, and said so.
+    has_serve = os.access(WASMTIME_CLI, os.X_OK)
+    if has_serve:
+        with Server([WASMTIME_CLI, "serve", "-Scli", "--addr", f"127.0.0.1:{SERVE_PORT}", COMPONENT]):
+            throughput.append(("wasmtime serve, on the host (reference)", wrk()))
+    with runw_server(wasm, env, "wrk-wasm"):
+        throughput.append(("runw run, wasm component (default executor)", wrk()))
+    native_rate, runw_rate = throughput[0][1][0], throughput[-1][1][0]
+    serve_rate = throughput[1][1][0] if has_serve else None
+    print(f"{f'HTTP, wrk {WRK_CONNECTIONS} connections {WRK_SECONDS} s':<52} {'req/s':>8} {'vs serve':>8} "
+          f"{'vs native':>9} {'p50 ms':>7} {'p99 ms':>7}")
+    for label, (rate, p50, p99_ms) in throughput:
+        vs_serve = f"{rate / serve_rate:>7.2f}x" if serve_rate else f"{'-':>8}"
+        print(f"{label:<52} {rate:>8.0f} {vs_serve} {rate / native_rate:>8.2f}x {p50:>7.2f} {p99_ms:>7.2f}")
+    print()
+
+    def first_response(server, prepare=None):
+        times = []
+        for i in range(FIRST_RESPONSE_RUNS):
+            if prepare:
+                subprocess.run(prepare, env={**os.environ, **env}, check=True, stdout=subprocess.DEVNULL)
+            with server(i) as s:
+                times.append(s.first_response * 1000)
+        return statistics.median(times)
+    native_ms = first_response(lambda i: runc_server(native, f"first-native{i}"))
+    cold_ms = first_response(lambda i: runw_server(wasm, env, f"first-cold{i}"), [RUNW, "cache", "clear"])
+    warm_ms = first_response(lambda i: runw_server(wasm, env, f"first-warm{i}"))
+    print(f"{'time from run to the first 200':<52} {'median ms':>10} {'vs native':>9}")
+    for label, value in (("runc run, native hyper server (reference)", native_ms),
+                         ("runw run, wasm component, cold", cold_ms),
+                         ("runw run, wasm component, warm", warm_ms)):
+        print(f"{label:<52} {value:>10.1f} {value / native_ms:>8.2f}x")
+    print()
+    serving = ((runw_rate >= 0.95 * serve_rate,
+                f"{runw_rate:.0f} vs {serve_rate:.0f} requests/s ({(runw_rate / serve_rate - 1) * 100:+.1f}%)")
+               if serve_rate else (False, f"not measured: no {WASMTIME_CLI} (ci/bench installs it)"))
+    return [
+        ("serving throughput (runw run) at least wasmtime serve's, within 5%", *serving),
+        ("warm time to the first response at most 2x the native server's under runc", warm_ms <= 2 * native_ms,
+         f"{warm_ms:.1f} vs {native_ms:.1f} ms ({warm_ms / native_ms:.2f}x)"),
+    ]
+
+
 def has_compiled_form(executor):
     """False for an interpreter (its --engine-id exits 3): nothing to cache or precompile."""
     return subprocess.run([f"{TARGET}/release/{executor}", "--engine-id"], stdout=subprocess.DEVNULL).returncode != 3
@@ -221,8 +390,10 @@ def report(checks):
 
 
 def main():
-    if ONLY_CONCURRENT:
+    if ONLY == "concurrent":
         return report(many_starts())
+    if ONLY == "services":
+        return report(services())
     rows = []  # (section, label, value, unit, ratio-reference key or None)
     results = {}
 
@@ -312,7 +483,7 @@ def main():
         print(f"{f'  less the container start share ({start_share:.1f} ms)':<52} "
               f"{container - start_share:>10.1f} {(container - start_share) / host:>7.2f}x")
     print()
-    checks = many_starts()
+    checks = many_starts() + services()
     for ex in EXECUTORS:
         checks += [
             (f"warm hello.wasm ({ex}) no slower than runc run of native hello",

@@ -136,9 +136,11 @@ impl Containerd {
         .unwrap();
         let log = std::fs::File::create(dir.join("containerd.log")).unwrap();
         let mut command = Command::new("/usr/bin/containerd");
-        if let Some(executor) = options.executor {
-            command.env("RUNW_EXECUTOR", executor);
-        }
+        // Without an executor of the test's, runw chooses as on a node: never one inherited.
+        match options.executor {
+            Some(executor) => command.env("RUNW_EXECUTOR", executor),
+            None => command.env_remove("RUNW_EXECUTOR"),
+        };
         let child = command
             .arg("--config")
             .arg(dir.join("config.toml"))

@@ -3,18 +3,20 @@
 //! around them: containers on the host's network, free ports, guests that serve.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{Shutdown, TcpListener, TcpStream, UdpSocket};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::{Bundle, Executor, Feature, Outcome, Runw};
 
-/// A pair of guests on one socket API: `SERVER ADDR [COUNT]` echoes COUNT connections after
-/// printing `listening on ADDR`; `CLIENT HOST PORT MESSAGE` sends a line and prints the reply.
+/// The guests of one socket API: `SERVER ADDR [COUNT]` echoes COUNT connections after
+/// printing `listening on ADDR`; `UDP_SERVER ADDR [COUNT]` the same for COUNT datagrams;
+/// `CLIENT HOST PORT MESSAGE` sends a line and prints the reply.
 #[derive(Debug, Clone, Copy)]
 pub struct Flavour {
     pub feature: Feature,
     pub server: &'static str,
+    pub udp_server: &'static str,
     pub client: &'static str,
     /// Part of the name of every import this flavour's guests have and other engines lack:
     /// what an engine without the flavour names when it refuses the guest.
@@ -24,6 +26,7 @@ pub struct Flavour {
 pub const WASIX: Flavour = Flavour {
     feature: Feature::WasixSockets,
     server: "wasix_echo",
+    udp_server: "wasix_udp_echo",
     client: "wasix_client",
     import: "wasix_32v1",
 };
@@ -31,6 +34,7 @@ pub const WASIX: Flavour = Flavour {
 pub const WASMEDGE: Flavour = Flavour {
     feature: Feature::WasmedgeSockets,
     server: "wasmedge_echo",
+    udp_server: "wasmedge_udp_echo",
     client: "wasmedge_client",
     import: "sock_",
 };
@@ -105,6 +109,22 @@ pub fn echo_through(addr: &str, message: &str) -> String {
     let mut reply = String::new();
     conn.read_to_string(&mut reply).unwrap();
     reply
+}
+
+/// Sends `message` as one datagram to a UDP echo server at `addr` (already bound) and
+/// returns the datagram that comes back, within 10 s.
+pub fn udp_echo_through(addr: &str, message: &str) -> String {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    socket.send_to(message.as_bytes(), addr).unwrap();
+    let mut buf = [0; 2048];
+    let (n, from) = socket
+        .recv_from(&mut buf)
+        .unwrap_or_else(|err| panic!("no datagram back from {addr}: {err}"));
+    assert_eq!(from.to_string(), addr, "the reply came from elsewhere");
+    String::from_utf8_lossy(&buf[..n]).into_owned()
 }
 
 /// Connects to `addr`, retrying until `within` has passed (a server may still be starting).

@@ -4,14 +4,13 @@
 
 use std::time::{Duration, Instant};
 
-use runw_integration::bundle::guest;
+use runw_integration::bundle::{component, guest};
 use runw_integration::containerd::Containerd;
 use runw_integration::containerd::Options;
 use runw_integration::cri::Pod;
 use runw_integration::cri::{log_lines, log_path, Cri, PodSpec};
 use runw_integration::pod_network::PodNetwork;
 use runw_integration::podman::{Podman, IMAGE};
-use runw_integration::socket_guests::echo_through;
 
 const RUNNING: i32 = k8s_cri::v1::ContainerState::ContainerRunning as i32;
 
@@ -241,59 +240,63 @@ fn ten_containers_sharing_a_pid_namespace_all_start_each_in_its_own_cgroups() {
     cri.remove_pod(&pod);
 }
 
-/// The wasm server of the pod-network tests: its image, command, executor and port, and a
-/// request it must answer (raw TCP: the client half-closes, then reads to EOF). Another
-/// server (the wasmtime HTTP component, say) takes its place by changing this function.
-struct PodServer {
-    image: String,
-    command: Vec<String>,
-    executor: &'static str,
-    port: u16,
-    request: &'static str,
-    answer: &'static str,
-}
+/// The wasm server of the pod-network tests: the `wasi:http/proxy` test component in a
+/// `FROM scratch` image, served by runw's default executor (wasmtime-exec) on its default
+/// address, `0.0.0.0:8080`.
+const PORT: u16 = 8080;
+const ANSWER: &str = "hello from a wasi:http component";
 
-fn pod_server(podman: &Podman) -> PodServer {
-    let image = podman.build_wasm_image(&guest("wasix_echo"));
-    PodServer {
-        image,
-        command: vec!["/wasix-echo.wasm".into(), "0.0.0.0:8080".into()],
-        executor: "wasmer-exec",
-        port: 8080,
-        request: "hello pod\n",
-        answer: "hello pod\n",
-    }
+fn http_image(podman: &Podman) -> String {
+    podman.build_wasm_image(&component("http_proxy"))
 }
 
 /// containerd whose pods get their own network namespace on a CNI bridge network of the
-/// test's own, with `server`'s image imported and its executor in use.
-fn containerd_on_pod_network(server: &PodServer, images: &[&str]) -> Containerd {
+/// test's own, with `images` imported. Its runw chooses the executor itself: no
+/// `RUNW_EXECUTOR` reaches it, so the default path is what runs.
+fn containerd_on_pod_network(images: &[&str]) -> Containerd {
     let podman = Podman::get();
-    let executor = runw_integration::Executor::named(server.executor);
     let containerd = Containerd::start_with(Options {
         network: Some(PodNetwork::create()),
-        executor: Some(&executor.path),
         ..Options::default()
     });
     containerd.import_pause(podman);
-    containerd.import(podman, &server.image);
     for image in images {
         containerd.import(podman, image);
     }
     containerd
 }
 
-/// Asks the server at `addr` until it answers (it may still be starting), within 30 s.
-fn ask(server: &PodServer, addr: &str) -> String {
+/// `curl` of `url` from the host until it answers (the server may still be starting),
+/// within 30 s: the body.
+fn curl(url: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let reply = std::panic::catch_unwind(|| echo_through(addr, server.request));
-        match reply {
-            Ok(reply) if !reply.is_empty() => return reply,
-            _ if Instant::now() > deadline => panic!("{addr} does not answer"),
-            _ => std::thread::sleep(Duration::from_millis(200)),
+        let out = std::process::Command::new("curl")
+            .args(["--silent", "--show-error", "--fail", "--max-time", "5", url])
+            .output()
+            .unwrap();
+        if out.status.success() {
+            return String::from_utf8(out.stdout).unwrap();
         }
+        assert!(
+            Instant::now() < deadline,
+            "{url} does not answer: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// The server container's log says that wasmtime-exec serves it: runw's default executor.
+fn assert_served_by_default_executor(logs: &std::path::Path) {
+    let lines = log_lines(&log_path(logs, "server"));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l
+                .starts_with("wasmtime-exec: serving /http-proxy.wasm on http://0.0.0.0:8080/")),
+        "{lines:?}"
+    );
 }
 
 /// Stops and removes `pod` and checks that its network is gone: no veth on the bridge, no
@@ -315,9 +318,9 @@ fn remove_networked_pod(cri: &mut Cri, containerd: &Containerd, pod: &Pod, ip: &
 }
 
 #[test]
-fn a_wasm_server_pod_answers_on_its_pod_ip() {
-    let server = pod_server(Podman::get());
-    let containerd = containerd_on_pod_network(&server, &[]);
+fn a_wasm_http_pod_answers_on_its_pod_ip() {
+    let image = http_image(Podman::get());
+    let containerd = containerd_on_pod_network(&[&image]);
     let mut cri = Cri::connect(&containerd.socket);
     let logs = tempfile::tempdir().unwrap();
     let pod = cri.run_pod_on_pod_network(&PodSpec {
@@ -325,8 +328,7 @@ fn a_wasm_server_pod_answers_on_its_pod_ip() {
         annotations: &[("module.wasm.image/variant", "compat")],
         log_dir: logs.path(),
     });
-    let command: Vec<&str> = server.command.iter().map(String::as_str).collect();
-    let app = cri.start_container(&pod, "server", &server.image, &command);
+    let app = cri.start_container(&pod, "server", &image, &[]);
     let ip = cri.pod_ip(&pod);
     let network = containerd.network().unwrap();
     assert!(network.holds(&ip), "{ip} is not on {}", network.bridge);
@@ -338,16 +340,17 @@ fn a_wasm_server_pod_answers_on_its_pod_ip() {
         network.leased(containerd.dir(), &ip),
         "host-local leases {ip}"
     );
-    let reply = ask(&server, &format!("{ip}:{}", server.port));
-    assert!(reply.contains(server.answer), "{reply:?}");
+    let body = curl(&format!("http://{ip}:{PORT}/"));
+    assert_eq!(body.trim_end(), ANSWER);
+    assert_served_by_default_executor(logs.path());
     assert_eq!(cri.status(&app).state, RUNNING);
     remove_networked_pod(&mut cri, &containerd, &pod, &ip);
 }
 
 #[test]
-fn a_native_sidecar_reaches_the_wasm_server_over_loopback() {
-    let server = pod_server(Podman::get());
-    let containerd = containerd_on_pod_network(&server, &[IMAGE]);
+fn a_native_sidecar_fetches_from_the_wasm_server_over_loopback() {
+    let image = http_image(Podman::get());
+    let containerd = containerd_on_pod_network(&[&image, IMAGE]);
     let mut cri = Cri::connect(&containerd.socket);
     let logs = tempfile::tempdir().unwrap();
     let pod = cri.run_pod_on_pod_network(&PodSpec {
@@ -355,24 +358,22 @@ fn a_native_sidecar_reaches_the_wasm_server_over_loopback() {
         annotations: &[("module.wasm.image/variant", "compat-smart")],
         log_dir: logs.path(),
     });
-    let command: Vec<&str> = server.command.iter().map(String::as_str).collect();
-    let app = cri.start_container(&pod, "server", &server.image, &command);
+    let app = cri.start_container(&pod, "server", &image, &[]);
     let ip = cri.pod_ip(&pod);
-    ask(&server, &format!("{ip}:{}", server.port));
-    // busybox's nc, native, in the pod's network namespace: its loopback is the guest's.
-    let script = format!(
-        "printf '{}' | /bin/busybox nc -w 3 127.0.0.1 {}",
-        server.request.escape_default(),
-        server.port
+    curl(&format!("http://{ip}:{PORT}/"));
+    // busybox's wget, native, in the pod's network namespace: its loopback is the guest's.
+    // Without `-T`: Debian 12's busybox 1.35 wget segfaults with it (wait_exited bounds it).
+    let url = format!("http://127.0.0.1:{PORT}/");
+    let sidecar = cri.start_container(
+        &pod,
+        "proxy",
+        IMAGE,
+        &["/bin/busybox", "wget", "-q", "-O", "-", &url],
     );
-    let sidecar = cri.start_container(&pod, "proxy", IMAGE, &["/bin/busybox", "sh", "-c", &script]);
     let status = cri.wait_exited(&sidecar, 30);
     assert_eq!(status.exit_code, 0, "{status:?}");
-    let reply = log_lines(&log_path(logs.path(), "proxy")).join("\n");
-    assert!(
-        reply.contains(server.answer.trim_end()),
-        "the sidecar got {reply:?}"
-    );
+    assert_eq!(log_lines(&log_path(logs.path(), "proxy")), [ANSWER]);
+    assert_served_by_default_executor(logs.path());
     assert_eq!(cri.status(&app).state, RUNNING);
     remove_networked_pod(&mut cri, &containerd, &pod, &ip);
 }

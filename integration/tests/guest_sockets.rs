@@ -1,5 +1,5 @@
-//! Guests that listen and connect (`std::net`), once per executor: the TCP echo server
-//! answers from the host, the client reaches a host listener, in the container's network
+//! Guests that listen and connect (`std::net`), once per executor: the TCP and UDP echo
+//! servers answer from the host, the client reaches a host listener, in the container's network
 //! namespace (here the host's: the spec has no `network` namespace). What an engine lacks
 //! is asserted as a clear failure, never a hang.
 #![allow(clippy::unwrap_used)]
@@ -11,6 +11,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use runw_integration::bundle::{component, guest};
+use runw_integration::socket_guests::{spawn_run, udp_echo_through, wait_listening, wait_run};
 use runw_integration::{
     conformance, leftovers, unique_id, Bundle, Executor, Feature, Outcome, Runw,
 };
@@ -19,6 +20,7 @@ use serde_json::json;
 conformance!(
     tcp_server_answers_from_the_host,
     tcp_client_reaches_a_host_listener,
+    udp_server_answers_from_the_host,
     std_net_in_a_core_module,
 );
 
@@ -93,6 +95,28 @@ fn tcp_server_answers_from_the_host(exec: &Executor) {
     leftovers::assert_none(&runw, &id, Some(bundle.path()));
 }
 
+/// The component's UDP echo server sends two datagrams back to the host, then exits 0.
+fn udp_server_answers_from_the_host(exec: &Executor) {
+    if exec.lacks(Feature::Components).is_some() {
+        return assert_no_components(exec, "udp_echo");
+    }
+    let runw = Runw::with_executor(exec);
+    let address = free_address();
+    let mut bundle = bundle_of(&component("udp_echo"), &address);
+    bundle.edit(|c| c["process"]["args"] = json!(["/app.wasm", address, "2"]));
+    let id = unique_id("udpecho");
+    let mut child = spawn_run(&runw, &bundle, &id);
+    assert_eq!(
+        wait_listening(&mut child),
+        format!("listening on {address}\n")
+    );
+    assert_eq!(udp_echo_through(&address, "one datagram"), "one datagram");
+    assert_eq!(udp_echo_through(&address, "and another"), "and another");
+    let out = wait_run(&runw, child, &id, 30);
+    assert_eq!(out.code, 0, "the server ends after two datagrams: {out:?}");
+    leftovers::assert_none(&runw, &id, Some(bundle.path()));
+}
+
 fn tcp_client_reaches_a_host_listener(exec: &Executor) {
     if exec.lacks(Feature::Components).is_some() {
         return assert_no_components(exec, "tcp_client");
@@ -135,4 +159,7 @@ fn std_net_in_a_core_module(exec: &Executor) {
     let out = run(&runw, &bundle_of(&guest("tcp_client"), &address));
     assert_eq!(out.code, 1, "{why}: {out:?}");
     out.assert_one_line_error(&format!("connect {address}: "));
+    let out = run(&runw, &bundle_of(&guest("udp_echo"), &address));
+    assert_eq!(out.code, 1, "{why}: {out:?}");
+    out.assert_one_line_error(&format!("bind {address}: "));
 }

@@ -1,5 +1,5 @@
-//! Sockets for core modules, once per executor: each networking flavour's echo server
-//! answers from the host, and its client reaches a host listener, in a container on the
+//! Sockets for core modules, once per executor: each networking flavour's TCP and UDP echo
+//! servers answer from the host, and its client reaches a host listener, in a container on the
 //! host's network. An executor without a flavour refuses its guest at load (exit 126, one
 //! line naming the import): asserted, not skipped. That the container's network namespace
 //! bounds a guest is attacked in the security suite (`network_boundary.rs`).
@@ -7,16 +7,18 @@
 
 use runw_integration::bundle::guest;
 use runw_integration::socket_guests::{
-    echo_through, free_port, host_network, spawn_run, wait_listening, wait_run, Flavour,
-    PongListener, WASIX, WASMEDGE,
+    echo_through, free_port, host_network, spawn_run, udp_echo_through, wait_listening, wait_run,
+    Flavour, PongListener, WASIX, WASMEDGE,
 };
 use runw_integration::{conformance, leftovers, unique_id, Bundle, Executor, Outcome, Runw};
 
 conformance!(
     wasix_echo_server_answers_from_the_host,
+    wasix_udp_echo_server_answers_from_the_host,
     wasix_client_reaches_a_host_listener,
     wasix_client_resolves_names,
     wasmedge_echo_server_answers_from_the_host,
+    wasmedge_udp_echo_server_answers_from_the_host,
     wasmedge_client_reaches_a_host_listener,
     wasmedge_client_resolves_names,
 );
@@ -25,6 +27,10 @@ const WASM: (&str, &str) = ("run.oci.handler", "wasm");
 
 fn wasix_echo_server_answers_from_the_host(exec: &Executor) {
     echo_server_answers_from_the_host(exec, WASIX);
+}
+
+fn wasix_udp_echo_server_answers_from_the_host(exec: &Executor) {
+    udp_echo_server_answers_from_the_host(exec, WASIX);
 }
 
 fn wasix_client_reaches_a_host_listener(exec: &Executor) {
@@ -37,6 +43,10 @@ fn wasix_client_resolves_names(exec: &Executor) {
 
 fn wasmedge_echo_server_answers_from_the_host(exec: &Executor) {
     echo_server_answers_from_the_host(exec, WASMEDGE);
+}
+
+fn wasmedge_udp_echo_server_answers_from_the_host(exec: &Executor) {
+    udp_echo_server_answers_from_the_host(exec, WASMEDGE);
 }
 
 fn wasmedge_client_reaches_a_host_listener(exec: &Executor) {
@@ -90,6 +100,26 @@ fn echo_server_answers_from_the_host(exec: &Executor, flavour: Flavour) {
         out.code, 0,
         "the server ends after its one connection: {out:?}"
     );
+    leftovers::assert_none(&runw, &id, Some(bundle.path()));
+}
+
+/// The flavour's UDP echo server sends two datagrams back to the host, then exits 0.
+fn udp_echo_server_answers_from_the_host(exec: &Executor, flavour: Flavour) {
+    let runw = Runw::with_executor(exec);
+    let addr = format!("127.0.0.1:{}", free_port());
+    let bundle = socket_bundle(flavour.udp_server, &[&addr, "2"]);
+    let id = unique_id("udpecho");
+    let mut child = spawn_run(&runw, &bundle, &id);
+    if exec.lacks(flavour.feature).is_some() {
+        let out = wait_run(&runw, child, &id, 30);
+        assert_refused(exec, flavour, &out);
+        return leftovers::assert_none(&runw, &id, Some(bundle.path()));
+    }
+    assert_eq!(wait_listening(&mut child), format!("listening on {addr}\n"));
+    assert_eq!(udp_echo_through(&addr, "one datagram"), "one datagram");
+    assert_eq!(udp_echo_through(&addr, "and another"), "and another");
+    let out = wait_run(&runw, child, &id, 30);
+    assert_eq!(out.code, 0, "the server ends after two datagrams: {out:?}");
     leftovers::assert_none(&runw, &id, Some(bundle.path()));
 }
 

@@ -27,9 +27,15 @@ pub struct Wasmtime {
 impl Wasmtime {
     pub fn new() -> Self {
         Wasmtime {
-            engine: Engine::new(&Config::new()),
+            engine: Engine::new(&config()),
         }
     }
+}
+
+/// The configuration every engine of wasmtime-exec starts from (the serving engine adds
+/// only its instance allocator): what `--precompile` compiles with is what runs.
+pub(crate) fn config() -> Config {
+    Config::new()
 }
 
 /// A compiled module or component, ready to instantiate.

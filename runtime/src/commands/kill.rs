@@ -4,7 +4,9 @@ use std::path::Path;
 
 use anyhow::{anyhow, Context, Result};
 use libcgroups::common::WrappedIoError;
+use libcontainer::container::state::StateError;
 use libcontainer::container::ContainerStatus;
+use libcontainer::error::LibcontainerError;
 use libcontainer::signal::Signal;
 use liboci_cli::Kill;
 
@@ -27,10 +29,29 @@ pub fn kill(args: Kill, root: &Path) -> Result<()> {
             tracing::debug!(id = %args.container_id, "kill --all: the stopped container's cgroup is gone");
             Ok(())
         }
+        // libcontainer 0.7 saves the state (as stopped) after sending the signal. A process
+        // that exits at once on it (a server stopping when idle) lets `runw run` delete the
+        // container first, and the save then finds no state directory: the signal was
+        // delivered and the container is gone, as `runc kill` would report (it writes no
+        // state). Success.
+        Err(err) if deleted_meanwhile(&err, &container.root) => {
+            tracing::debug!(id = %args.container_id, "kill: the container was deleted once signalled");
+            Ok(())
+        }
         result => {
             result.with_context(|| format!("failed to kill container {:?}", args.container_id))
         }
     }
+}
+
+/// Whether `err` is libcontainer failing to save the state of a container whose state
+/// directory `root` no longer exists.
+fn deleted_meanwhile(err: &LibcontainerError, root: &Path) -> bool {
+    matches!(
+        err,
+        LibcontainerError::State(StateError::OpenStateFile { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound
+    ) && !root.exists()
 }
 
 /// Whether `err` was caused by a cgroup file or directory that does not exist.
@@ -46,6 +67,7 @@ fn cgroup_missing(err: &(dyn std::error::Error + 'static)) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use std::path::PathBuf;
 
@@ -66,6 +88,25 @@ mod tests {
     #[test]
     fn a_missing_cgroup_is_recognised_through_libcontainers_errors() {
         assert!(cgroup_missing(&read_error(std::io::ErrorKind::NotFound)));
+    }
+
+    #[test]
+    fn a_state_save_into_a_removed_directory_is_a_deletion_meanwhile() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("gone");
+        let save = || {
+            LibcontainerError::from(StateError::OpenStateFile {
+                state_file_path: root.join("state.json"),
+                source: std::io::ErrorKind::NotFound.into(),
+            })
+        };
+        assert!(deleted_meanwhile(&save(), &root));
+        // The directory still there: a real failure.
+        assert!(!deleted_meanwhile(&save(), dir.path()));
+        assert!(!deleted_meanwhile(
+            &LibcontainerError::Other("x".into()),
+            &root
+        ));
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! `wasi:http/proxy` components served, as `wasmtime serve` and runwasi's wasmtime shim
 //! serve them: HTTP/1.1 with keep-alive on the address of [`address::VARIABLE`], each request
 //! handled concurrently by a fresh instance of the component, made from one pre-instantiated
-//! [`ProxyPre`] (a request costs an instantiation, never a compile). The guest has the WASI
+//! [`ProxyPre`] (a request costs an instantiation, never a compile) in a slot of the pooling
+//! allocator (see [`pooling`]). The guest has the WASI
 //! of a command (args, env, preopens, stdio, sockets) and may make outgoing requests
 //! (`wasi:http/outgoing-handler`). Stopping: see [`shutdown`].
 
 mod address;
+mod pooling;
 mod request;
 mod shutdown;
 
@@ -29,6 +31,11 @@ use shutdown::Stop;
 /// [`shutdown`]), or [`exit_code::LOAD_FAILED`] with one line on stderr when it cannot
 /// serve: imports the executor lacks, an unparsable address, an address in use.
 pub fn serve(engine: &Engine, component: &Component, task: &Task) -> Result<u8, Failure> {
+    let pooled = pooling::reload(component);
+    let (engine, component) = match &pooled {
+        Some((engine, component)) => (engine, component),
+        None => (engine, component),
+    };
     let pre = pre_instantiate(engine, component).map_err(Failure::load)?;
     let address = match address::listen_address(task) {
         Ok(address) => address,
@@ -64,7 +71,7 @@ pub fn serve(engine: &Engine, component: &Component, task: &Task) -> Result<u8, 
         "{EXECUTOR}: serving {} on http://{address}/",
         task.module.display()
     );
-    let handler = Arc::new(Handler::new(pre, task.clone()));
+    let handler = Arc::new(Handler::new(pre, task.clone(), pooling::INSTANCES));
     let drained = runtime.block_on(serve_until_stopped(listener, handler, stop));
     // Guest tasks left after the grace period are abandoned, not waited for.
     runtime.shutdown_background();

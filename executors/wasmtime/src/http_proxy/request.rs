@@ -10,6 +10,7 @@ use http_body_util::{BodyExt, Empty};
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use runw_shared::Task;
+use tokio::sync::Semaphore;
 use wasmtime::component::ResourceTable;
 use wasmtime::{Store, Trap};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -50,11 +51,18 @@ impl WasiHttpView for RequestState {
 pub struct Handler {
     pre: ProxyPre<RequestState>,
     task: Task,
+    /// One permit per instance alive: a request beyond the pool's size waits for a slot.
+    instances: Arc<Semaphore>,
 }
 
 impl Handler {
-    pub fn new(pre: ProxyPre<RequestState>, task: Task) -> Handler {
-        Handler { pre, task }
+    /// A handler running at most `instances` instances at once.
+    pub fn new(pre: ProxyPre<RequestState>, task: Task, instances: u32) -> Handler {
+        Handler {
+            pre,
+            task,
+            instances: Arc::new(Semaphore::new(instances as usize)),
+        }
     }
 
     /// hyper's service: always a response, 500 when the guest gave none.
@@ -97,9 +105,18 @@ impl Handler {
             .new_response_outparam(sender)
             .map_err(|e| internal(e.to_string()))?;
         let pre = self.pre.clone();
+        let slot = self
+            .instances
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| internal(e.to_string()))?;
         // The guest runs in a task of its own: it may go on writing the body after it has
-        // set the response.
+        // set the response. It holds its slot until its store (and instance) is gone: locals
+        // drop in reverse order.
         let guest = tokio::spawn(async move {
+            let _slot = slot;
+            let mut store = store;
             let proxy = pre.instantiate_async(&mut store).await?;
             proxy
                 .wasi_http_incoming_handler()

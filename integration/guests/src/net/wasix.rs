@@ -16,6 +16,23 @@ extern "C" {
     fn sock_listen(fd: u32, backlog: u32) -> i32;
     fn sock_accept_v2(fd: u32, flags: i32, new_fd: *mut u32, peer: *mut AddrPort) -> i32;
     fn sock_connect(fd: u32, addr: *const AddrPort) -> i32;
+    fn sock_recv_from(
+        fd: u32,
+        iovs: *const IoVec,
+        iovs_len: u32,
+        flags: u16,
+        read: *mut u32,
+        ro_flags: *mut u16,
+        peer: *mut AddrPort,
+    ) -> i32;
+    fn sock_send_to(
+        fd: u32,
+        iovs: *const IoVec,
+        iovs_len: u32,
+        flags: u16,
+        peer: *const AddrPort,
+        sent: *mut u32,
+    ) -> i32;
     fn resolve(
         host: *const u8,
         host_len: u32,
@@ -29,6 +46,14 @@ extern "C" {
 const INET4: u8 = 1;
 const INET6: u8 = 2;
 const STREAM: i32 = 1;
+const DGRAM: i32 = 2;
+
+/// `__wasi_iovec_t` (and `__wasi_ciovec_t`) of wasm32: a buffer's address and length.
+#[repr(C)]
+struct IoVec {
+    buf: *const u8,
+    len: u32,
+}
 
 /// `__wasi_addr_port_t`: family, padding, then port and address bytes.
 #[repr(C)]
@@ -69,6 +94,19 @@ impl AddrPort {
         }
     }
 
+    /// An address wasmer-wasix wrote: unlike what it reads, the port in network byte order
+    /// (wasmer-wasix 0.704's `write_ip_port`).
+    fn written(&self) -> io::Result<SocketAddr> {
+        let port = u16::from_be_bytes([self.octets[0], self.octets[1]]);
+        let ip: IpAddr = match self.tag {
+            INET4 => <[u8; 4]>::try_from(&self.octets[2..6]).map(IpAddr::from),
+            INET6 => <[u8; 16]>::try_from(&self.octets[2..18]).map(IpAddr::from),
+            tag => return Err(io::Error::other(format!("address family {tag}"))),
+        }
+        .map_err(io::Error::other)?;
+        Ok(SocketAddr::new(ip, port))
+    }
+
     fn empty() -> Self {
         AddrPort {
             tag: 0,
@@ -86,13 +124,54 @@ fn check(call: &str, errno: i32) -> io::Result<()> {
 }
 
 fn open(addr: &SocketAddr) -> io::Result<u32> {
+    open_typed(addr, STREAM)
+}
+
+fn open_typed(addr: &SocketAddr, ty: i32) -> io::Result<u32> {
     let af = if addr.is_ipv4() { INET4 } else { INET6 };
     let mut fd = 0;
     // SAFETY: `fd` is a valid place for the call to write the new descriptor.
-    check("sock_open", unsafe {
-        sock_open(af.into(), STREAM, 0, &mut fd)
-    })?;
+    check("sock_open", unsafe { sock_open(af.into(), ty, 0, &mut fd) })?;
     Ok(fd)
+}
+
+/// A UDP socket bound to `addr`.
+pub fn udp_bind(addr: SocketAddr) -> io::Result<u32> {
+    let fd = open_typed(&addr, DGRAM)?;
+    let raw = AddrPort::new(addr);
+    // SAFETY: `raw` is a valid `__wasi_addr_port_t` for the duration of the call.
+    check("sock_bind", unsafe { sock_bind(fd, &raw) })?;
+    Ok(fd)
+}
+
+/// The next datagram on UDP socket `fd`, into `buf`: its length and sender.
+pub fn recv_from(fd: u32, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+    let iov = IoVec {
+        buf: buf.as_mut_ptr(),
+        len: buf.len() as u32,
+    };
+    let (mut read, mut ro_flags, mut peer) = (0, 0, AddrPort::empty());
+    // SAFETY: `iov` describes `buf`, writable for its length; the out-parameters are valid
+    // places to write to.
+    check("sock_recv_from", unsafe {
+        sock_recv_from(fd, &iov, 1, 0, &mut read, &mut ro_flags, &mut peer)
+    })?;
+    Ok((read as usize, peer.written()?))
+}
+
+/// Sends `data` as one datagram from UDP socket `fd` to `peer`.
+pub fn send_to(fd: u32, data: &[u8], peer: SocketAddr) -> io::Result<()> {
+    let iov = IoVec {
+        buf: data.as_ptr(),
+        len: data.len() as u32,
+    };
+    let peer = &AddrPort::new(peer);
+    let mut sent = 0;
+    // SAFETY: `iov` describes `data` and `peer` is a valid `__wasi_addr_port_t`, both for the
+    // duration of the call; `sent` is a valid place to write to.
+    check("sock_send_to", unsafe {
+        sock_send_to(fd, &iov, 1, 0, peer, &mut sent)
+    })
 }
 
 /// A listening TCP socket on `addr`.
