@@ -55,9 +55,6 @@ impl Executor {
             ("wasmedge-exec", Feature::CompiledForm) => {
                 Some("WasmEdge built without LLVM interprets: there is nothing to compile ahead")
             }
-            ("wasmer-exec", Feature::ExactPreopenNames) => Some(
-                "wasmer-wasix's virtual root is always fd 3, named `/`: the rootfs follows it, named ``",
-            ),
             ("wasmedge-exec", Feature::ExactPreopenNames) => {
                 Some("WasmEdge drops the leading `/` of a preopen's name other than `/`")
             }
