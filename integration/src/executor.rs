@@ -55,14 +55,8 @@ impl Executor {
             ("wasmedge-exec", Feature::CompiledForm) => {
                 Some("WasmEdge built without LLVM interprets: there is nothing to compile ahead")
             }
-            ("wasmer-exec", Feature::ExactPreopenNames) => Some(
-                "wasmer-wasix's virtual root is always fd 3, named `/`: the rootfs follows it, named ``",
-            ),
             ("wasmedge-exec", Feature::ExactPreopenNames) => {
                 Some("WasmEdge drops the leading `/` of a preopen's name other than `/`")
-            }
-            ("wasmtime-exec", Feature::RmdirTrailingSlash) => {
-                Some("wasmtime-wasi 48 hands `DIR/` to cap-std, which takes the slash for `.`: EINVAL")
             }
             ("wasmer-exec", Feature::HardLinks) => {
                 Some("wasmer-wasix cannot reach the filesystem's hard_link: wasmer-exec refuses links (ENOTSUP)")

@@ -15,6 +15,7 @@ use serde_json::json;
 
 conformance!(
     preopens_are_named_by_their_guest_paths,
+    the_preopen_named_root_is_the_rootfs,
     the_cwd_is_where_paths_resolve,
     directories_are_removed_with_a_trailing_slash,
     sock_shutdown_errors_are_wasis,
@@ -27,6 +28,11 @@ const WASM: (&str, &str) = ("run.oci.handler", "wasm");
 /// `wasi_view VIEW ARGS...` at `/app/wasi_view.wasm`, cwd `/app`, with `/data` mounted
 /// read-write from a fresh host directory; returns its outcome.
 fn view(exec: &Executor, args: &[&str], prepare: impl FnOnce(&Path)) -> Outcome {
+    view_in(exec, args, |bundle| prepare(&bundle.rootfs())).0
+}
+
+/// [`view`], preparing the whole bundle, and the bundle it ran, to look at afterwards.
+fn view_in(exec: &Executor, args: &[&str], prepare: impl FnOnce(&mut Bundle)) -> (Outcome, Bundle) {
     let runw = Runw::with_executor(exec);
     let mut argv = vec!["/app/wasi_view.wasm"];
     argv.extend(args);
@@ -39,24 +45,48 @@ fn view(exec: &Executor, args: &[&str], prepare: impl FnOnce(&Path)) -> Outcome 
         c["process"]["cwd"] = json!("/app");
     });
     std::fs::create_dir_all(bundle.rootfs().join("data")).unwrap();
-    prepare(&bundle.rootfs());
+    prepare(&mut bundle);
     let id = unique_id("view");
     let out = runw.run(["run", "--bundle", bundle.path().to_str().unwrap(), &id]);
     leftovers::assert_none(&runw, &id, Some(bundle.path()));
-    out
+    (out, bundle)
 }
 
 fn preopens_are_named_by_their_guest_paths(exec: &Executor) {
     let out = view(exec, &["preopens"], |_| {});
-    let expected = match (exec.name, exec.lacks(Feature::ExactPreopenNames)) {
-        (_, None) => "fd=3 name=\"/\" errno=0\nfd=4 name=\"/data\" errno=0\nfd=5 name=\".\" errno=0\n",
-        // Expected to differ, for the reasons given.
-        ("wasmer-exec", Some(_)) => {
-            "fd=3 name=\"/\" errno=0\nfd=4 name=\"\" errno=0\nfd=5 name=\"/data\" errno=0\nfd=6 name=\".\" errno=0\n"
-        }
-        (_, Some(_)) => "fd=3 name=\"/\" errno=0\nfd=4 name=\"data\" errno=0\nfd=5 name=\".\" errno=0\n",
+    let expected = match exec.lacks(Feature::ExactPreopenNames) {
+        None => "fd=3 name=\"/\" errno=0\nfd=4 name=\"/data\" errno=0\nfd=5 name=\".\" errno=0\n",
+        // Expected to differ, for the reason given.
+        Some(_) => "fd=3 name=\"/\" errno=0\nfd=4 name=\"data\" errno=0\nfd=5 name=\".\" errno=0\n",
     };
     assert_eq!((out.code, out.stdout.as_str()), (0, expected), "{out:?}");
+}
+
+/// A program that finds `/` in the preopen table (as wasi-libc and the WASI test programs
+/// do) reads and writes the rootfs through that descriptor.
+fn the_preopen_named_root_is_the_rootfs(exec: &Executor) {
+    for read_only in [false, true] {
+        let (out, bundle) = view_in(exec, &["at-root", "app/marker"], |bundle| {
+            std::fs::write(bundle.rootfs().join("app/marker"), "in /app\n").unwrap();
+            bundle.edit(|c| c["root"]["readonly"] = json!(read_only));
+        });
+        let written = std::fs::read_to_string(bundle.rootfs().join("app/marker.new"));
+        if read_only {
+            // Read through it, never written: the rootfs is read-only.
+            assert!(
+                out.stdout.starts_with("root-fd=3 read=in /app create=E"),
+                "{out:?}"
+            );
+            assert!(written.is_err(), "{out:?}");
+        } else {
+            assert_eq!(
+                (out.code, out.stdout.as_str()),
+                (0, "root-fd=3 read=in /app create=ok\n"),
+                "{out:?}"
+            );
+            assert_eq!(written.unwrap(), "new\n", "{out:?}");
+        }
+    }
 }
 
 fn the_cwd_is_where_paths_resolve(exec: &Executor) {

@@ -69,15 +69,17 @@ fn run(store: &Store, task: &Task, precompiled: Option<Vec<u8>>) -> Result<u8, F
 
     let mut store = Store::new(store.engine().clone());
     let module = load(&store, task, precompiled).map_err(Failure::load)?;
-    let mut env = wasi_env(task, runtime)
-        .and_then(|b| b.finalize(&mut store).map_err(|e| e.to_string()))
-        .map_err(Failure::load)?;
+    let (builder, rootfs_fd) = wasi_env(task, runtime).map_err(Failure::load)?;
+    let mut env = builder.finalize(&mut store).map_err(Failure::load)?;
     // A wasm32-wasip1 program that uses WASIX calls (sockets) imports both namespaces.
     let mut imports = env
         .import_object_for_all_wasi_versions(&mut store, &module)
         .map_err(Failure::load)?;
     crate::hard_links::refuse(&mut store, &mut imports);
     crate::errno_fixes::apply(&mut store, &mut imports);
+    if let Some(fd) = rootfs_fd {
+        crate::root_at_fd3::apply(&mut store, &mut imports, fd);
+    }
     let instance = Instance::new(&mut store, &module, &imports).map_err(Failure::load)?;
     env.initialize(&mut store, instance.clone())
         .map_err(Failure::load)?;
@@ -110,7 +112,9 @@ fn load(store: &Store, task: &Task, precompiled: Option<Vec<u8>>) -> Result<Modu
     Module::from_file(store, &task.module).map_err(|e| e.to_string())
 }
 
-/// WASI environment, read top to bottom: argv, env, preopens. Stdio is inherited.
+/// WASI environment, read top to bottom: argv, env, preopens. Stdio is inherited. Also
+/// returns the descriptor the rootfs gets: it is registered last, and
+/// [`crate::root_at_fd3`] shows it to the guest as fd 3.
 ///
 /// wasmer-wasix follows symlinks and `..` itself, in its own tree: a symlink's target is
 /// resolved against the symlink's guest path and looked up from its virtual root, whose
@@ -121,12 +125,12 @@ fn load(store: &Store, task: &Task, precompiled: Option<Vec<u8>>) -> Result<Modu
 /// the key `/` would catch every unknown name) and the cwd with the alias `.` (key `.`, a
 /// component wasmer-wasix resolves itself, never by key): from the virtual root nothing is found, and
 /// wasmer-wasix follows no symlink and no `..` out of a preopen (ENOTCAPABLE), nor any
-/// symlink at all. The guest still sees each preopen by its guest path (wasi-libc ignores
-/// the leading `/`), and [`PreopenFs`] resolves every path beneath its preopen's descriptor.
+/// symlink at all. The guest still sees each preopen by its guest path, the rootfs as fd 3
+/// (`/`), and [`PreopenFs`] resolves every path beneath its preopen's descriptor.
 fn wasi_env(
     task: &Task,
     runtime: PluggableRuntime,
-) -> Result<wasmer_wasix::WasiEnvBuilder, String> {
+) -> Result<(wasmer_wasix::WasiEnvBuilder, Option<u32>), String> {
     let mut args = task.args.iter().map(|a| a.to_string_lossy().into_owned());
     let program = args.next().unwrap_or_default();
     let preopens = cwd_by_its_path(&task.preopens);
@@ -143,7 +147,18 @@ fn wasi_env(
         use std::os::unix::ffi::OsStrExt;
         builder.add_env(key.as_bytes(), value.as_bytes());
     }
-    for (preopen, given) in preopens.iter().zip(&task.preopens) {
+    let (root, others): (Vec<_>, Vec<_>) = preopens
+        .iter()
+        .zip(&task.preopens)
+        .partition(|(_, given)| given.guest == Path::new("/"));
+    // fd 3 is wasmer-wasix's virtual root, the others follow it in the contract's order
+    // (from fd 4), and the rootfs comes last.
+    let rootfs_fd = if root.is_empty() {
+        None
+    } else {
+        u32::try_from(4 + others.len()).ok()
+    };
+    for (preopen, given) in others.into_iter().chain(root) {
         let writable = !preopen.read_only;
         builder
             .add_preopen_build(|p| {
@@ -160,7 +175,7 @@ fn wasi_env(
             })
             .map_err(|e| e.to_string())?;
     }
-    Ok(builder)
+    Ok((builder, rootfs_fd))
 }
 
 /// The preopens, the cwd's (`.`) given by its guest path: wasmer-wasix makes a path

@@ -8,6 +8,7 @@ mod engine_id;
 mod errno_fixes;
 mod hard_links;
 mod preopen_fs;
+mod root_at_fd3;
 
 fn main() -> std::process::ExitCode {
     runw_shared::executor_main::run(

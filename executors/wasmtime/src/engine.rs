@@ -176,6 +176,7 @@ fn run_core(
 ) -> Result<u8, Failure> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |ctx| ctx).map_err(Failure::load)?;
+    crate::rmdir_slash::replace(&mut linker).map_err(Failure::load)?;
     let instance = match linker.instantiate(&mut *store, module) {
         Ok(instance) => instance,
         Err(err) => return outcome(Err(err)),

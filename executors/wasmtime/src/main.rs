@@ -6,6 +6,7 @@
 mod engine;
 mod engine_id;
 mod http_proxy;
+mod rmdir_slash;
 mod world;
 
 fn main() -> std::process::ExitCode {

@@ -4,6 +4,8 @@
 //! - `preopens`: every preopened descriptor, `fd=N name=NAME`, from fd 3 up to the first that
 //!   is not one (as wasi-libc and the WASI test programs scan them);
 //! - `cwd FILE`: `cwd=DIR` (`current_dir`), then reads FILE relatively and as `DIR/FILE`;
+//! - `at-root FILE`: finds the preopen named `/` (as programs that find their directory by
+//!   its absolute path do), reads FILE through it and creates `FILE.new` beside it;
 //! - `rmdir-slash DIR`: creates `DIR`, removes it as `DIR/` (a trailing slash);
 //! - `sock`: `sock_shutdown`'s errno on a descriptor that is not open and on stdout;
 //! - `bytes`: every argument and environment entry, bytes outside printable ASCII as `\xNN`.
@@ -14,6 +16,18 @@ extern "C" {
     fn fd_prestat_get(fd: u32, prestat: *mut u32) -> u16;
     fn fd_prestat_dir_name(fd: u32, name: *mut u8, len: u32) -> u16;
     fn sock_shutdown(fd: u32, how: u8) -> u16;
+    #[allow(clippy::too_many_arguments)]
+    fn path_open(
+        fd: u32,
+        dirflags: u32,
+        path: *const u8,
+        path_len: usize,
+        oflags: u16,
+        rights: u64,
+        inheriting: u64,
+        fdflags: u16,
+        opened: *mut u32,
+    ) -> u16;
 }
 
 fn main() {
@@ -26,6 +40,7 @@ fn main() {
     match args.first().map(String::as_str) {
         Some("preopens") => preopens(),
         Some("cwd") => cwd(&args[1]),
+        Some("at-root") => at_root(&args[1]),
         Some("rmdir-slash") => rmdir_slash(&args[1]),
         Some("sock") => sock(),
         Some("bytes") => bytes(),
@@ -37,6 +52,15 @@ fn main() {
 }
 
 fn preopens() {
+    for (fd, name, errno) in preopen_table() {
+        println!("fd={fd} name={name:?} errno={errno}");
+    }
+}
+
+/// Every preopen from fd 3 up to the first descriptor that is not one: fd, name, errno of
+/// `fd_prestat_dir_name`.
+fn preopen_table() -> Vec<(u32, String, u16)> {
+    let mut table = Vec::new();
     for fd in 3u32.. {
         // A prestat is a tag (u8, 0 for a directory) and the name's length (u32).
         let mut prestat = [0u32; 2];
@@ -47,11 +71,66 @@ fn preopens() {
         let mut name = vec![0u8; prestat[1] as usize];
         // SAFETY: `name` has room for the `len` bytes asked for.
         let errno = unsafe { fd_prestat_dir_name(fd, name.as_mut_ptr(), prestat[1]) };
-        println!(
-            "fd={fd} name={:?} errno={errno}",
-            String::from_utf8_lossy(&name)
-        );
+        table.push((fd, String::from_utf8_lossy(&name).into_owned(), errno));
     }
+    table
+}
+
+fn at_root(file: &str) {
+    use std::io::{Read, Write};
+    let Some((root, ..)) = preopen_table().into_iter().find(|(_, name, _)| name == "/") else {
+        println!("no preopen named /");
+        return;
+    };
+    let read = open_at(root, file, 0, 0).map(|mut f| {
+        let mut text = String::new();
+        f.read_to_string(&mut text).map(|_| text.trim().to_owned())
+    });
+    // O_CREAT | O_TRUNC; rights: fd_read (2) | fd_write (64).
+    let created = open_at(root, &format!("{file}.new"), 1 | 8, 2 | 64).map(|mut f| {
+        f.write_all(b"new\n")
+            .map_err(|e| e.raw_os_error().unwrap_or(0))
+    });
+    println!(
+        "root-fd={root} read={} create={}",
+        match read {
+            Ok(Ok(text)) => text,
+            Ok(Err(err)) => err.to_string(),
+            Err(errno) => errno_name(errno),
+        },
+        match created {
+            Ok(Ok(())) => "ok".into(),
+            Ok(Err(errno)) => format!("write errno {errno}"),
+            Err(errno) => errno_name(errno),
+        }
+    );
+}
+
+/// `path` opened beneath the directory descriptor `dir`, or the errno.
+fn open_at(dir: u32, path: &str, oflags: u16, rights: u64) -> Result<std::fs::File, u16> {
+    use std::os::wasi::io::FromRawFd;
+    let mut opened = 0u32;
+    // fd_read (2) | fd_seek (4) | fd_filestat_get (1 << 21) at least, to read it.
+    let rights = rights | 2 | 4 | (1 << 21);
+    // SAFETY: `path` is valid for its length and `opened` for the 4 bytes written to it.
+    let errno = unsafe {
+        path_open(
+            dir,
+            0,
+            path.as_ptr(),
+            path.len(),
+            oflags,
+            rights,
+            0,
+            0,
+            &mut opened,
+        )
+    };
+    if errno != 0 {
+        return Err(errno);
+    }
+    // SAFETY: `opened` was just opened for this program alone.
+    Ok(unsafe { std::fs::File::from_raw_fd(opened as i32) })
 }
 
 fn cwd(file: &str) {
@@ -89,9 +168,14 @@ fn sock() {
 fn errno_name(errno: u16) -> String {
     match errno {
         0 => "ok".into(),
+        2 => "EACCES".into(),
         8 => "EBADF".into(),
+        44 => "ENOENT".into(),
         57 => "ENOTSOCK".into(),
         58 => "ENOTSUP".into(),
+        63 => "EPERM".into(),
+        69 => "EROFS".into(),
+        76 => "ENOTCAPABLE".into(),
         other => format!("errno {other}"),
     }
 }
