@@ -132,6 +132,32 @@ impl RootlessUser {
         image
     }
 
+    /// Builds image `tag` from `containerfile` with `files` (name in the context, source)
+    /// in its context.
+    pub fn build_image(&self, tag: &str, containerfile: &str, files: &[(&str, &Path)]) {
+        let context = self
+            .home
+            .join(format!("ctx-{}", tag.replace(['/', ':'], "-")));
+        self.make_owned_dir(&context, 0o755);
+        for (name, source) in files {
+            std::fs::copy(source, context.join(name)).unwrap();
+        }
+        std::fs::write(context.join("Containerfile"), containerfile).unwrap();
+        self.podman_ok(&["build", "--quiet", "--tag", tag, context.to_str().unwrap()]);
+    }
+
+    /// runw and its executor copied to `dir`, all owned by the user, as a developer who
+    /// built them in their home has them; returns runw's path there.
+    pub fn install_own_runw(&self, dir: &Path) -> PathBuf {
+        self.make_owned_dir(dir, 0o755);
+        for entry in std::fs::read_dir(self.bin.path()).unwrap().flatten() {
+            let copy = dir.join(entry.file_name());
+            std::fs::copy(entry.path(), &copy).unwrap();
+            self.give(&copy);
+        }
+        dir.join("runw")
+    }
+
     fn write_containers_conf(&self) {
         let dir = self.home.join(".config/containers");
         std::fs::create_dir_all(&dir).unwrap();

@@ -161,7 +161,10 @@ fn the_user_and_everything_it_ran_are_removed_after() {
         user.runtime_dir.clone(),
     );
     let bin = user.bin.path().to_path_buf();
-    assert!(!user.processes().is_empty());
+    // The user's processes now (its podman's pause process, conmon, the container); after,
+    // none of them may be left. (Another test may be given the freed uid at once.)
+    let ran = user.processes();
+    assert!(!ran.is_empty());
     drop(user);
     assert!(nix::unistd::User::from_name(&name).unwrap().is_none());
     for path in [&home, &runtime_dir, &bin] {
@@ -171,14 +174,61 @@ fn the_user_and_everything_it_ran_are_removed_after() {
         let text = std::fs::read_to_string(file).unwrap();
         assert!(!text.contains(&format!("{name}:")), "{file}: {text}");
     }
-    let left: Vec<_> = std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
-        .filter(|e| {
+    let left: Vec<i32> = ran
+        .into_iter()
+        .filter(|pid| {
             use std::os::unix::fs::MetadataExt;
-            e.metadata().is_ok_and(|m| m.uid() == uid)
+            std::fs::metadata(format!("/proc/{pid}")).is_ok_and(|m| m.uid() == uid)
         })
         .collect();
-    assert!(left.is_empty(), "processes of uid {uid} are left");
+    assert!(left.is_empty(), "processes {left:?} of {name} are left");
+}
+
+/// The compile cache of a rootless user is its own: under `~/.cache/runw`, the user's alone
+/// (a directory of mode 700, a secret of mode 600), filled on the first start, used as is on
+/// the next, and an entry that does not verify (here: overwritten) is rebuilt, not loaded.
+#[test]
+fn the_compile_cache_is_the_users_own_and_authenticated() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let user = RootlessUser::create();
+    let image = user.build_wasm_image(&guest("hello"), false);
+    let run = || {
+        let out = user.podman(&["run", "--rm", "--annotation", COMPAT, &image]);
+        assert_eq!(
+            (out.code, out.stdout.as_str()),
+            (0, "hello from wasm\n"),
+            "{out:?}"
+        );
+    };
+    run();
+    let cache = user.home.join(".cache/runw");
+    let meta = std::fs::metadata(&cache).unwrap();
+    assert_eq!((meta.uid(), meta.mode() & 0o777), (user.uid, 0o700));
+    let secret = std::fs::metadata(cache.join("secret")).unwrap();
+    assert_eq!((secret.uid(), secret.mode() & 0o777), (user.uid, 0o600));
+    let entries: Vec<_> = std::fs::read_dir(cache.join("entries"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let entry = &entries[0];
+    let written = std::fs::metadata(entry).unwrap().ino();
+    run();
+    assert_eq!(
+        std::fs::metadata(entry).unwrap().ino(),
+        written,
+        "a hit rewrote the entry"
+    );
+    // Overwritten in place, as a forger without the secret could.
+    let forged = vec![0x5a; std::fs::metadata(entry).unwrap().len() as usize];
+    std::fs::write(entry, &forged).unwrap();
+    run();
+    assert_ne!(
+        std::fs::read(entry).unwrap(),
+        forged,
+        "the forged entry was kept"
+    );
+    let mode = std::fs::metadata(entry).unwrap().permissions().mode();
+    assert_eq!(mode & 0o077, 0, "entry mode {mode:o}");
 }

@@ -9,12 +9,22 @@
 //!   delegated), runw makes none: see [`hide_undelegated_cgroups`].
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use nix::mount::{mount, MsFlags};
 use nix::sched::{unshare, CloneFlags};
 
 /// Where the host's cgroup hierarchies are mounted.
 const CGROUP_ROOT: &str = "/sys/fs/cgroup";
+
+/// Set once this process has left the host's cgroups behind ([`hide_undelegated_cgroups`]).
+static CGROUPS_HIDDEN: AtomicBool = AtomicBool::new(false);
+
+/// True when this rootless runw runs containers without cgroups of their own (they stay in
+/// runw's): nothing can join a container's cgroups then.
+pub fn cgroups_hidden() -> bool {
+    CGROUPS_HIDDEN.load(Ordering::Relaxed)
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum RootlessError {
@@ -48,6 +58,22 @@ pub fn honors_xdg_runtime_dir(
         Some(_) if !euid_is_root => true,
         Some(_) => in_user_namespace && user != Some("root"),
     }
+}
+
+/// The compile cache of a rootless runw: `$XDG_CACHE_HOME/runw`, else `$HOME/.cache/runw`
+/// (the user's own cache directory); `None` for root, whose cache is the node's.
+pub fn cache_dir() -> Option<PathBuf> {
+    if !required().unwrap_or(false) {
+        return None;
+    }
+    let absolute = |var| {
+        std::env::var_os(var)
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+    };
+    absolute("XDG_CACHE_HOME")
+        .or_else(|| absolute("HOME").map(|home| home.join(".cache")))
+        .map(|dir| dir.join("runw"))
 }
 
 /// The default state root of a rootless runw: `$XDG_RUNTIME_DIR/runw`, or `None` when the
@@ -102,7 +128,9 @@ pub fn hide_undelegated_cgroups() -> Result<(), RootlessError> {
         flags,
         None::<&str>,
     )
-    .map_err(|e| cover("mount a read-only cgroup2 over /sys/fs/cgroup", e))
+    .map_err(|e| cover("mount a read-only cgroup2 over /sys/fs/cgroup", e))?;
+    CGROUPS_HIDDEN.store(true, Ordering::Relaxed);
+    Ok(())
 }
 
 fn on_unified_host() -> bool {
