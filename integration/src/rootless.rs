@@ -1,7 +1,7 @@
 //! An unprivileged user, made for one test, running rootless podman with runw as its
 //! runtime, as a developer does on their own machine.
 //!
-//! [`RootlessUser::new`] creates the user (`useradd` with a home; Debian's useradd gives it
+//! [`RootlessUser::create`] creates the user (`useradd` with a home; Debian's useradd gives it
 //! subordinate uid and gid ranges in `/etc/subuid` and `/etc/subgid`), a runtime dir it owns
 //! (`$XDG_RUNTIME_DIR`), a `containers.conf` in its home (runw as the runtime, no network,
 //! ulimits this machine can set: it lacks CAP_SYS_RESOURCE), and a copy of runw and the
