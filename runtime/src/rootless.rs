@@ -30,10 +30,10 @@ pub fn cgroups_hidden() -> bool {
 pub enum RootlessError {
     #[error("cannot read /proc/self/uid_map: {0}")]
     UidMap(std::io::Error),
-    #[error("rootless runw on a cgroup v1 host must run as root of a user namespace (as rootless podman runs it): cannot {step}: {source}")]
+    #[error("rootless runw on a cgroup v1 host must run as root of a user namespace (as rootless podman runs it): cannot {step}: {errno}")]
     Cover {
         step: &'static str,
-        source: nix::Error,
+        errno: nix::Error,
     },
 }
 
@@ -109,7 +109,7 @@ pub fn hide_undelegated_cgroups() -> Result<(), RootlessError> {
         return Ok(());
     }
     tracing::debug!("rootless on a cgroup v1 host: the container gets no cgroup");
-    let cover = |step, source| RootlessError::Cover { step, source };
+    let cover = |step, errno| RootlessError::Cover { step, errno };
     unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWCGROUP)
         .map_err(|e| cover("make a mount and cgroup namespace", e))?;
     mount(
