@@ -194,7 +194,8 @@ impl RootlessUser {
         self.podman_ok(&["import", tar.to_str().unwrap(), IMAGE]);
     }
 
-    /// The pids of every process the user runs.
+    /// The pids of every live process the user runs (a zombie has ended: what is left of it
+    /// is its parent's to reap).
     pub fn processes(&self) -> Vec<i32> {
         let Ok(entries) = std::fs::read_dir("/proc") else {
             return Vec::new();
@@ -205,6 +206,7 @@ impl RootlessUser {
             .filter(|pid| {
                 std::fs::metadata(format!("/proc/{pid}")).is_ok_and(|m| m.uid() == self.uid)
             })
+            .filter(|pid| !is_zombie(*pid))
             .collect()
     }
 }
@@ -236,6 +238,14 @@ impl Drop for RootlessUser {
         let _ = std::fs::remove_dir_all(&self.runtime_dir);
         remove_subordinate_ranges(&self.name);
     }
+}
+
+/// True when process `pid` has ended and waits to be reaped (state `Z` in `/proc/PID/stat`).
+pub fn is_zombie(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| Some(stat.rsplit_once(") ")?.1.starts_with('Z')))
+        .unwrap_or(false)
 }
 
 /// A user name unique to this test process and call.

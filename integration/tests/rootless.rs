@@ -179,6 +179,7 @@ fn the_user_and_everything_it_ran_are_removed_after() {
         .filter(|pid| {
             use std::os::unix::fs::MetadataExt;
             std::fs::metadata(format!("/proc/{pid}")).is_ok_and(|m| m.uid() == uid)
+                && !runw_integration::rootless::is_zombie(*pid)
         })
         .collect();
     assert!(left.is_empty(), "processes {left:?} of {name} are left");
