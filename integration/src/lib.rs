@@ -13,6 +13,7 @@ pub mod executor;
 pub mod leftovers;
 pub mod pod_network;
 pub mod podman;
+pub mod rootless;
 pub mod runw;
 pub mod socket_guests;
 pub mod wasm_gen;

@@ -22,8 +22,13 @@ pub enum CgroupError {
 }
 
 /// Opens, for writing, `cgroup.procs` of each cgroup `pid` is in whose hierarchy is mounted
-/// here; writing `0` to each moves the writer into them.
+/// here; writing `0` to each moves the writer into them. None for a rootless runw without
+/// delegated cgroups ([`crate::rootless::cgroups_hidden`]): its containers have no cgroup
+/// of their own, they stay in runw's, and so does a process that would join them.
 pub fn of(pid: i32) -> Result<Vec<OwnedFd>, CgroupError> {
+    if crate::rootless::cgroups_hidden() {
+        return Ok(Vec::new());
+    }
     let proc_err = |source| CgroupError::Proc { pid, source };
     let cgroups = Process::new(pid)
         .and_then(|p| p.cgroups())

@@ -14,6 +14,15 @@
 //! resolves to a read-only mount, and a process in the container (or a sidecar sharing the
 //! pod's PID namespace) that reopens it for writing gets EROFS instead of the host's binary
 //! (the CVE-2019-5736 class of attack).
+//!
+//! Cloning a mount needs CAP_SYS_ADMIN over the mount namespace: root has it, and so has a
+//! rootless runw under rootless podman, which runs it as root of the user namespace owning
+//! its mount namespace. Where runw may not clone the mount (an unprivileged runw outside a
+//! user namespace of its own, or a directory with mounts below it locked into a user
+//! namespace), it execs a sealed copy instead, as runc does: a memfd holding the binary,
+//! sealed against writes, growing and shrinking ([`sealed_copy`]). A process that reopens
+//! `/proc/<pid>/exe` then reaches that private copy and cannot write it either; it costs a
+//! copy of the executor per container.
 
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
@@ -67,7 +76,8 @@ pub struct ExecutorBinary {
     pub name: String,
 }
 
-/// Finds the executor and opens it `O_PATH` through a read-only private mount.
+/// Finds the executor and opens it `O_PATH` through a read-only private mount, or where
+/// runw may not clone the mount, makes a sealed copy of it.
 pub fn open() -> Result<ExecutorBinary, ExecutorBinaryError> {
     let path = locate()?;
     tracing::debug!("wasm executor: {}", path.display());
@@ -125,13 +135,74 @@ fn open_read_only(path: &Path) -> std::io::Result<OwnedFd> {
     let name = path
         .file_name()
         .ok_or_else(|| std::io::Error::from_raw_os_error(libc::EISDIR))?;
-    let tree = read_only_tree::open(dir)?;
-    read_only_tree::open_in(&tree, Path::new(name), libc::O_PATH)
+    match read_only_tree::open(dir) {
+        Ok(tree) => read_only_tree::open_in(&tree, Path::new(name), libc::O_PATH),
+        Err(err) if may_not_clone(&err) => {
+            tracing::debug!(
+                "cannot clone the mount of {} ({err}): running a sealed copy of the executor",
+                dir.display()
+            );
+            sealed_copy(path)
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// Errors of `open_tree`/`mount_setattr` that mean this runw may not clone that mount.
+fn may_not_clone(err: &std::io::Error) -> bool {
+    matches!(
+        err.raw_os_error(),
+        Some(libc::EPERM | libc::EINVAL | libc::ENOSYS)
+    )
+}
+
+/// A memfd holding a copy of the binary at `path`, sealed so that nothing can write,
+/// grow, shrink it or change its seals: what runw execs where it cannot clone the mount.
+pub fn sealed_copy(path: &Path) -> std::io::Result<OwnedFd> {
+    use std::os::fd::AsRawFd;
+    let mut source = std::fs::File::open(path)?;
+    let name = c"runw-executor";
+    // SAFETY: memfd_create takes a NUL-terminated name and flags; the result is checked.
+    let fd =
+        unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
+    let copy = crate::mount_clone::owned(fd)?;
+    let mut file = std::fs::File::from(copy);
+    std::io::copy(&mut source, &mut file)?;
+    let seals = libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
+    // SAFETY: F_ADD_SEALS on a memfd this function owns, with a valid seal mask.
+    if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_ADD_SEALS, seals) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(OwnedFd::from(file))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sealed_copy_holds_the_binary_and_cannot_be_written() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let binary = dir.path().join("exec");
+        std::fs::write(&binary, b"\x7fELF not really").expect("binary");
+        let copy = std::fs::File::from(sealed_copy(&binary).expect("sealed copy"));
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&copy);
+        let reopened = format!("/proc/self/fd/{fd}");
+        assert_eq!(
+            std::fs::read(&reopened).expect("read"),
+            b"\x7fELF not really"
+        );
+        let mut writer = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&reopened)
+            .expect("reopen for writing");
+        let err = writer
+            .write_all(b"pwned")
+            .expect_err("a sealed copy was written");
+        assert_eq!(err.raw_os_error(), Some(libc::EPERM), "{err}");
+        assert!(copy.set_len(1).is_err(), "a sealed copy was truncated");
+    }
 
     #[test]
     fn one_installed_executor_is_used_whatever_the_default() {

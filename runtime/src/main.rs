@@ -21,6 +21,7 @@ mod logging;
 mod mount_clone;
 mod oom_control;
 mod read_only_tree;
+mod rootless;
 mod state_root;
 mod stdio;
 mod version;
@@ -66,7 +67,12 @@ fn fail(err: &anyhow::Error, to_log_file: bool) -> ExitCode {
 fn dispatch(opts: Opts) -> Result<u8> {
     use commands::*;
     let systemd = opts.global.systemd_cgroup;
-    let root = || state_root::resolve(opts.global.root.clone());
+    // Every subcommand that works on containers resolves the state root first; a rootless
+    // runw on a cgroup v1 host also leaves the host's cgroups behind then.
+    let root = || {
+        crate::rootless::hide_undelegated_cgroups()?;
+        state_root::resolve(opts.global.root.clone())
+    };
     match opts.command {
         Command::Standard(cmd) => match *cmd {
             StandardCmd::Create(args) => create::create(args, &root()?, systemd)?,

@@ -10,9 +10,14 @@ use crate::container_id;
 /// runw's default state root, beside runc's `/run/runc`.
 pub const DEFAULT: &str = "/run/runw";
 
-/// The canonical state root, created (mode 0700) if missing.
+/// The canonical state root, created (mode 0700) if missing: `root` (`--root`), else
+/// `$XDG_RUNTIME_DIR/runw` for a rootless runw ([`crate::rootless::state_root`]), else
+/// [`DEFAULT`].
 pub fn resolve(root: Option<PathBuf>) -> Result<PathBuf> {
-    let root = root.unwrap_or_else(|| PathBuf::from(DEFAULT));
+    let root = match root {
+        Some(root) => root,
+        None => crate::rootless::state_root()?.unwrap_or_else(|| PathBuf::from(DEFAULT)),
+    };
     if !root.exists() {
         create_private_dir(&root)?;
     }

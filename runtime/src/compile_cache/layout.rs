@@ -255,7 +255,8 @@ fn check_ancestors(dir: &Path) -> Result<(), CacheError> {
             continue;
         };
         let writable_by_others = meta.mode() & 0o022 != 0 && meta.mode() & 0o1000 == 0;
-        if (meta.uid() != 0 && meta.uid() != euid) || writable_by_others {
+        let trusted = meta.uid() == 0 || meta.uid() == euid || owned_outside_namespace(&meta);
+        if !trusted || writable_by_others {
             return Err(CacheError::Unsafe {
                 path: dir.to_path_buf(),
                 reason: format!(
@@ -268,6 +269,17 @@ fn check_ancestors(dir: &Path) -> Result<(), CacheError> {
         }
     }
     Ok(())
+}
+
+/// In a user namespace (a rootless runw under rootless podman, its uid 0 being the user), the
+/// host's root and every other user outside it own files as the overflow uid: a directory
+/// above the user's own cache (`/home`, `/`) is owned so. Such a directory is accepted when
+/// no one may write it but its owner, which the namespace cannot tell apart from root.
+fn owned_outside_namespace(meta: &std::fs::Metadata) -> bool {
+    let overflow = std::fs::read_to_string("/proc/sys/kernel/overflowuid")
+        .ok()
+        .and_then(|text| text.trim().parse::<u32>().ok());
+    overflow == Some(meta.uid()) && libcontainer::utils::is_in_new_userns().unwrap_or(false)
 }
 
 /// Refuses a directory that anyone but this user can enter, or that is a symlink.

@@ -8,7 +8,8 @@
 //! ([`settings`]). The artifact reaches the executor in the container as a descriptor
 //! (`--precompiled FD:DIGEST`); the cache directory is never mounted in a container.
 //!
-//! Layout of the cache directory (root only, `0700`):
+//! Layout of the cache directory (its owner's only, `0700`: root's on a node, a rootless user's
+//! own under their home):
 //!
 //! ```text
 //! secret            32 random bytes: the key that authenticates entries (0600)

@@ -1,4 +1,5 @@
-//! The cache's secret: 32 random bytes, readable by root alone, that key every entry's MAC.
+//! The cache's secret: 32 random bytes, readable by the cache's owner alone (root, or a rootless
+//! user: one secret per user), that key every entry's MAC.
 
 use std::fs::OpenOptions;
 use std::io::{Read, Write};

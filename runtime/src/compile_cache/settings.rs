@@ -4,7 +4,7 @@
 //! | variable | default | meaning |
 //! |---|---|---|
 //! | `RUNW_CACHE` | on | `off` disables the cache |
-//! | `RUNW_CACHE_DIR` | `/var/cache/runw` | the cache directory |
+//! | `RUNW_CACHE_DIR` | `/var/cache/runw`; rootless: `$XDG_CACHE_HOME/runw` or `~/.cache/runw` | the cache directory |
 //! | `RUNW_CACHE_MAX` | `1G` | size bound; least recently used entries go first |
 //! | `RUNW_COMPILE_TIMEOUT` | `60` | seconds one host-side compile may take, waiting included |
 //! | `RUNW_COMPILE_MEMORY` | `4G` | address space of one compile (the bound for a pod without a memory limit) |
@@ -49,11 +49,17 @@ pub struct Settings {
 
 impl Settings {
     /// The settings in runw's environment; `None` when `RUNW_CACHE=off`.
+    /// A rootless runw's default directory is the user's own ([`crate::rootless::cache_dir`]).
     pub fn from_env() -> Result<Option<Settings>, BadSetting> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        let default_dir =
+            crate::rootless::cache_dir().unwrap_or_else(|| PathBuf::from(DEFAULT_DIR));
+        Self::from_lookup(|name| std::env::var(name).ok(), default_dir)
     }
 
-    fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Result<Option<Settings>, BadSetting> {
+    fn from_lookup(
+        var: impl Fn(&str) -> Option<String>,
+        default_dir: PathBuf,
+    ) -> Result<Option<Settings>, BadSetting> {
         if var("RUNW_CACHE").as_deref() == Some("off") {
             return Ok(None);
         }
@@ -71,7 +77,7 @@ impl Settings {
             v.trim().parse::<u64>().ok().filter(|&n| n > 0)
         })?;
         Ok(Some(Settings {
-            dir: var("RUNW_CACHE_DIR").map_or_else(|| PathBuf::from(DEFAULT_DIR), PathBuf::from),
+            dir: var("RUNW_CACHE_DIR").map_or(default_dir, PathBuf::from),
             max_bytes: parse("RUNW_CACHE_MAX", size, parse_size)?.unwrap_or(DEFAULT_MAX),
             limits: CompileLimits {
                 timeout: parse("RUNW_COMPILE_TIMEOUT", "a number of seconds above 0", |v| {
@@ -104,11 +110,14 @@ mod tests {
     use super::*;
 
     fn settings(vars: &[(&str, &str)]) -> Result<Option<Settings>, BadSetting> {
-        Settings::from_lookup(|name| {
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| (*v).to_owned())
-        })
+        Settings::from_lookup(
+            |name| {
+                vars.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            },
+            PathBuf::from(DEFAULT_DIR),
+        )
     }
 
     #[test]
