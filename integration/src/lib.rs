@@ -9,6 +9,7 @@ pub mod bundle;
 pub mod console;
 pub mod containerd;
 pub mod cri;
+pub mod exe_rewrite;
 pub mod executor;
 pub mod leftovers;
 pub mod pod_network;

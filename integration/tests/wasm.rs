@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use runw_integration::bundle::{add_busybox, component, guest};
 use runw_integration::console::{read_terminal, ConsoleSocket};
 use runw_integration::{
-    conformance, leftovers, unique_id, Bundle, Executor, Feature, Outcome, Runw,
+    conformance, exe_rewrite, leftovers, unique_id, Bundle, Executor, Feature, Outcome, Runw,
 };
 use serde_json::json;
 
@@ -426,6 +426,30 @@ fn the_executor_cannot_be_modified_from_the_container(exec: &Executor) {
         "the host's executor was modified"
     );
     runw.ok(["delete", "--force", &id]);
+    leftovers::assert_none(&runw, &id, Some(bundle.path()));
+
+    // The CVE's own way round "Text file busy": keep the executor's binary open, wait for
+    // it to exit, then write. The executor runs as an exec'd process of a Linux container
+    // (compat-smart), so the attacking shell outlives it.
+    let mut bundle = Bundle::new(&["sleep", "1000"]);
+    std::fs::copy(guest("busy_loop"), bundle.rootfs().join("busy.wasm")).unwrap();
+    bundle.edit(|c| c["annotations"] = json!({ "module.wasm.image/variant": "compat-smart" }));
+    let id = unique_id("cve");
+    runw.run_detached(&bundle, &id);
+    runw.ok(["exec", "--detach", &id, "/busy.wasm"]);
+    let out = runw.run(["exec", &id, "sh", "-c", exe_rewrite::ATTACK]);
+    runw.ok(["delete", "--force", &id]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        !out.stdout.contains("WROTE"),
+        "the executor was written: {out:?}"
+    );
+    assert!(out.stderr.contains("Read-only file system"), "{out:?}");
+    assert_eq!(
+        std::fs::read(executor).unwrap(),
+        before,
+        "the host's executor was modified"
+    );
     leftovers::assert_none(&runw, &id, Some(bundle.path()));
 }
 

@@ -1,38 +1,18 @@
 //! CVE-2019-5736, rootless: a container of an unprivileged user's podman must not rewrite
 //! the wasm executor through `/proc/<pid>/exe`, even when the executor is the user's own
 //! file (built in their home), which every uid of the container may otherwise write. The
-//! attack is the CVE's: open the running executor's `/proc/<pid>/exe` read-only, wait for
-//! it to exit (a running binary cannot be opened for writing), then reopen that descriptor
-//! for writing. Both of runw's routes are attacked: the read-only mount clone (runw is root
-//! of rootless podman's user namespace, so it may clone), and the sealed copy runw execs
-//! where it may not clone (here: a mount below the executor's directory, locked into the
+//! attack is the CVE's ([`ATTACK`]): open the running executor's `/proc/<pid>/exe`
+//! read-only, wait for it to exit (a running binary cannot be opened for writing), then
+//! reopen that descriptor for writing. Both of runw's routes are attacked: the read-only
+//! mount clone (runw is root of rootless podman's user namespace, so it may clone), and the
+//! sealed copy runw execs where it may not clone (here: a mount below the executor's directory, locked into the
 //! user namespace).
 
 use std::path::Path;
 
 use runw_integration::bundle::guest;
+use runw_integration::exe_rewrite::ATTACK;
 use runw_integration::rootless::{RootlessUser, IMAGE};
-
-/// In a shell of the container: finds the executor (the process not running busybox),
-/// keeps its binary open, kills it, waits until it is gone, then writes through the
-/// descriptor. Prints the executor's link, and `WROTE` if the write went through.
-const ATTACK: &str = r#"
-for i in $(busybox seq 50); do
-  for p in /proc/[0-9]*; do
-    exe=$(busybox readlink $p/exe)
-    case "$exe" in ""|*busybox*) ;; *) pid=${p#/proc/} ;; esac
-  done
-  [ -n "$pid" ] && break
-  busybox sleep 0.1
-done
-[ -n "$pid" ] || { echo "no executor running"; exit 9; }
-echo "exe: $(busybox readlink /proc/$pid/exe)"
-exec 3< /proc/$pid/exe
-busybox kill -9 $pid
-while [ -e /proc/$pid ]; do busybox sleep 0.1; done
-echo pwned >> /proc/self/fd/3 && echo WROTE
-exit 0
-"#;
 
 /// Runs the attack against an executor the user owns, in `dir`; returns what the attacking
 /// shell printed, after checking the user's executor is unchanged.
