@@ -16,3 +16,4 @@ mod guest_view;
 mod host_opens;
 mod network_boundary;
 mod preopen_semantics;
+mod warm_shortcuts;
