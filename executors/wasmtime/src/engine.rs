@@ -134,13 +134,15 @@ impl Wasmtime {
             }
         }
         match kind {
-            // SAFETY: the runtime hands over only artifacts its compile cache wrote from
-            // this executor's `--precompile` output and authenticated before passing them (a
-            // keyed MAC that no container can forge); wasmtime itself rejects artifacts of
-            // another version or configuration.
-            ArtifactKind::Module => unsafe { Module::deserialize(engine, bytes) }.map(Loaded::Core),
-            // SAFETY: as for a module, above.
+            ArtifactKind::Module => {
+                // SAFETY: the runtime hands over only artifacts its compile cache wrote from
+                // this executor's `--precompile` output and authenticated before passing
+                // them (a keyed MAC that no container can forge); wasmtime itself rejects
+                // artifacts of another version or configuration.
+                unsafe { Module::deserialize(engine, bytes) }.map(Loaded::Core)
+            }
             ArtifactKind::Component => {
+                // SAFETY: as for a module, above.
                 unsafe { Component::deserialize(engine, bytes) }.map(Loaded::Component)
             }
         }
@@ -155,14 +157,15 @@ fn deserialize_in_place(
 ) -> wasmtime::Result<Loaded> {
     let memory = NonNull::from(bytes);
     match kind {
-        // SAFETY: as in `Wasmtime::deserialize` for the artifact's origin; and `memory` is a
-        // private mapping of a file that is never written, kept until the process exits,
-        // page-aligned, which wasmtime makes executable through `crate::code_memory`.
         ArtifactKind::Module => {
+            // SAFETY: as in `Wasmtime::deserialize` for the artifact's origin; and `memory`
+            // is a private mapping of a file that is never written, kept until the process
+            // exits, page-aligned, which wasmtime makes executable through
+            // `crate::code_memory`.
             unsafe { Module::deserialize_raw(engine, memory) }.map(Loaded::Core)
         }
-        // SAFETY: as for a module, above.
         ArtifactKind::Component => {
+            // SAFETY: as for a module, above.
             unsafe { Component::deserialize_raw(engine, memory) }.map(Loaded::Component)
         }
     }
