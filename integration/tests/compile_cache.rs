@@ -21,6 +21,9 @@ conformance!(
 const WASM: (&str, &str) = ("run.oci.handler", "wasm");
 const HELLO: Option<&str> = Some("hello from wasm\n");
 
+/// Where an entry's artifact starts: after the header, at a page boundary (64 KiB).
+const ARTIFACT_AT: usize = 64 << 10;
+
 fn hello() -> Bundle {
     Bundle::wasm(&guest("hello"), "/hello.wasm", &["/hello.wasm"], &[WASM])
 }
@@ -159,11 +162,11 @@ fn entries_runw_did_not_write_are_rebuilt_never_run(exec: &Executor) {
     // The foreign artifact under hello's key: header fields copied from the valid entry, so
     // only the MAC can tell.
     let mut relabelled = valid[..48].to_vec();
-    relabelled[40..48].copy_from_slice(&((foreign.len() - 80) as u64).to_le_bytes());
+    relabelled[40..48].copy_from_slice(&((foreign.len() - ARTIFACT_AT) as u64).to_le_bytes());
     relabelled.extend_from_slice(&foreign[48..]);
     let cases: [(&str, Vec<u8>); 5] = [
         ("truncated", valid[..valid.len() / 2].to_vec()),
-        ("header only", valid[..80].to_vec()),
+        ("header only", valid[..ARTIFACT_AT].to_vec()),
         ("corrupt", corrupt),
         ("foreign", relabelled.clone()),
         ("not an entry", b"#!/bin/sh\necho pwned\n".to_vec()),

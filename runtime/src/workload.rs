@@ -19,7 +19,7 @@ use libcontainer::workload::{Executor, ExecutorError, ExecutorValidationError};
 use oci_spec::runtime::Spec;
 use runw_shared::Task;
 
-use crate::compile_cache::{Artifact, CompileCache, Lookup};
+use crate::compile_cache::{CompileCache, Lookup};
 use crate::exec_seccomp::{ExecSeccomp, ExecSeccompError};
 use crate::executor_binary;
 use crate::wasm::annotations::{self, Handler};
@@ -235,8 +235,6 @@ impl Executor for RunwExecutor {
                         .as_ref()
                         .map_or(Path::new("/"), |p| p.cwd().as_path());
                     let artifact = self.artifacts.as_ref().and_then(|r| r.try_receive());
-                    let artifact =
-                        artifact.map(|(fd, module_digest)| Artifact { fd, module_digest });
                     let source = launch::exec(executor, &task, view, cwd, artifact.as_ref());
                     StartError::from(LaunchError::Executor {
                         name: executor.name.clone(),
@@ -365,7 +363,7 @@ impl PendingArtifact {
             }
         };
         if let Some(artifact) = artifact {
-            if let Err(err) = self.sender.send(&artifact.fd, &artifact.module_digest) {
+            if let Err(err) = self.sender.send(&artifact) {
                 tracing::warn!("compile cache: cannot hand the artifact to the container: {err}");
             }
         }

@@ -24,6 +24,7 @@ use std::os::fd::{AsFd, FromRawFd};
 use std::path::Path;
 use std::process::ExitCode;
 
+use crate::precompiled::Precompiled;
 use crate::{digest, exit_code, signals, PrecompiledRef, Program, Task};
 
 /// Prints the executor's and its engine's versions.
@@ -54,7 +55,7 @@ pub trait Engine {
         &self,
         task: &Task,
         program: Program,
-        precompiled: Option<Vec<u8>>,
+        precompiled: Option<Precompiled>,
     ) -> Result<u8, Failure>;
 }
 
@@ -123,7 +124,7 @@ pub fn run(name: &str, engine_version: &str, engine: &impl Engine) -> ExitCode {
     let precompiled =
         task.precompiled
             .as_ref()
-            .and_then(|p| match read_precompiled(p, &task.module) {
+            .and_then(|p| match load_precompiled(p, &task.module) {
                 Ok(bytes) => Some(bytes),
                 Err(err) => {
                     eprintln!(
@@ -143,22 +144,34 @@ pub fn run(name: &str, engine_version: &str, engine: &impl Engine) -> ExitCode {
     })
 }
 
-/// Reads the artifact from its descriptor's current offset to its end, if it was made from
-/// the module at `module`, byte for byte. The descriptor stays open for the life of the
-/// process: the one read-only handle on the artifact that the container can see, before
-/// and after loading alike (reopening it through `/proc` for writing fails with EROFS).
-fn read_precompiled(precompiled: &PrecompiledRef, module: &Path) -> std::io::Result<Vec<u8>> {
+/// The artifact from its descriptor's current offset to its end (mapped where it can be, see
+/// [`Precompiled`]), if it was made from the module at `module`, byte for byte. The
+/// descriptor stays open for the life of the process: the one read-only handle on the
+/// artifact that the container can see, before and after loading alike (reopening it
+/// through `/proc` for writing fails with EROFS).
+fn load_precompiled(precompiled: &PrecompiledRef, module: &Path) -> std::io::Result<Precompiled> {
     // SAFETY: the runtime handed this descriptor to the executor for it alone (`Task` parsing
     // accepts only numbers above 2, so never stdio); nothing else in this process owns or
     // closes it. A number that is not open makes the read fail with EBADF, which is reported.
     let file = std::mem::ManuallyDrop::new(unsafe { File::from_raw_fd(precompiled.fd) });
-    let source = std::fs::read(module)?;
-    if digest::module_digest(&source) != precompiled.module_digest {
-        return Err(std::io::Error::other("it was compiled from another module"));
+    if !is_the_file_hashed(precompiled, module)? {
+        let source = std::fs::read(module)?;
+        if digest::module_digest(&source) != precompiled.module_digest {
+            return Err(std::io::Error::other("it was compiled from another module"));
+        }
     }
-    let mut bytes = Vec::new();
-    (&*file).read_to_end(&mut bytes)?;
-    Ok(bytes)
+    Precompiled::load(&file)
+}
+
+/// Whether `module` is, unchanged, the file whose digest the runtime took: then its content
+/// is known without reading it. Fooling this (only by setting the system clock) gains a
+/// container nothing: it would run the authentic compilation of what its own module file
+/// held when the runtime read it.
+fn is_the_file_hashed(precompiled: &PrecompiledRef, module: &Path) -> std::io::Result<bool> {
+    let Some(identity) = &precompiled.module_identity else {
+        return Ok(false);
+    };
+    Ok(digest::file_identity(&std::fs::metadata(module)?) == *identity)
 }
 
 /// Started by descriptor (`execveat`), the process would show in `ps` as the descriptor's
@@ -319,9 +332,10 @@ mod tests {
         let precompiled = PrecompiledRef {
             fd: artifact.as_raw_fd(),
             module_digest: digest::module_digest(MODULE),
+            module_identity: None,
         };
-        let bytes = read_precompiled(&precompiled, &module).expect("read");
-        assert_eq!(bytes, b"compiled");
+        let loaded = load_precompiled(&precompiled, &module).expect("read");
+        assert_eq!(loaded.bytes(), b"compiled");
     }
 
     #[test]
@@ -331,8 +345,9 @@ mod tests {
         let precompiled = PrecompiledRef {
             fd: artifact.as_raw_fd(),
             module_digest: digest::module_digest(b"\0asm\x01\0\0\0 another"),
+            module_identity: None,
         };
-        let err = read_precompiled(&precompiled, &module).err();
+        let err = load_precompiled(&precompiled, &module).err();
         assert_eq!(
             err.map(|e| e.to_string()).as_deref(),
             Some("it was compiled from another module")
@@ -342,6 +357,28 @@ mod tests {
             module_digest: digest::module_digest(MODULE),
             ..precompiled
         };
-        assert!(read_precompiled(&precompiled, &module).is_err());
+        assert!(load_precompiled(&precompiled, &module).is_err());
+    }
+
+    #[test]
+    fn a_module_of_the_identity_hashed_is_not_reread_and_a_changed_one_is() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (module, artifact) = handed_over(dir.path());
+        let identity = digest::file_identity(&std::fs::metadata(&module).expect("stat"));
+        // A digest that does not match: accepted only because the file is not read.
+        let precompiled = PrecompiledRef {
+            fd: artifact.as_raw_fd(),
+            module_digest: digest::module_digest(b"what the runtime read"),
+            module_identity: Some(identity),
+        };
+        assert!(load_precompiled(&precompiled, &module).is_ok());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(&module, MODULE).expect("rewrite, same bytes");
+        let err = load_precompiled(&precompiled, &module).err();
+        assert_eq!(
+            err.map(|e| e.to_string()).as_deref(),
+            Some("it was compiled from another module"),
+            "a rewritten module is read again"
+        );
     }
 }

@@ -16,9 +16,11 @@ pub mod executor_main;
 pub mod exit_code;
 pub mod lockfile;
 pub mod module_kind;
+pub mod precompiled;
 pub mod signals;
 pub mod task;
 
 pub use executor_main::Failure;
 pub use module_kind::{ModuleKind, Program};
+pub use precompiled::Precompiled;
 pub use task::{PrecompiledRef, Preopen, Task, TaskError};

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! EXECUTOR [--preopen GUEST HOST | --preopen-ro GUEST HOST]... [--invoke FUNC]
-//!          [--precompiled FD:DIGEST] MODULE -- ARG0 ARG1...
+//!          [--precompiled FD:DIGEST[:IDENTITY]] MODULE -- ARG0 ARG1...
 //! ```
 //! The environment of the executor process is the guest's environment, exactly.
 //!
@@ -11,6 +11,9 @@
 //! end, and the [`module_digest`](crate::digest::module_digest) of the module it was compiled
 //! from. The runtime passes one only after checking that it wrote it (runw's compile cache);
 //! the executor uses it only if `MODULE` has that digest, and compiles `MODULE` otherwise.
+//! `IDENTITY`, when given, is the [`file_identity`](crate::digest::file_identity) of the
+//! module file the runtime read that digest from: a `MODULE` with that identity is that file,
+//! unchanged, and is not read again.
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
@@ -48,6 +51,8 @@ pub struct Task {
 pub struct PrecompiledRef {
     pub fd: i32,
     pub module_digest: String,
+    /// The identity of the module file that digest was read from, when it vouches for it.
+    pub module_identity: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -62,7 +67,7 @@ pub enum TaskError {
     NoArgs,
     #[error("executor task: function name {0:?} is not UTF-8")]
     BadFunction(OsString),
-    #[error("executor task: {0:?} is not FD:DIGEST")]
+    #[error("executor task: {0:?} is not FD:DIGEST[:IDENTITY]")]
     BadPrecompiled(OsString),
 }
 
@@ -93,7 +98,11 @@ impl Task {
         }
         if let Some(precompiled) = &self.precompiled {
             out.push(PRECOMPILED.into());
-            out.push(format!("{}:{}", precompiled.fd, precompiled.module_digest).into());
+            let mut value = format!("{}:{}", precompiled.fd, precompiled.module_digest);
+            if let Some(identity) = &precompiled.module_identity {
+                value = format!("{value}:{identity}");
+            }
+            out.push(value.into());
         }
         out.push(self.module.clone().into_os_string());
         out.push("--".into());
@@ -196,12 +205,21 @@ impl Task {
 
 impl PrecompiledRef {
     fn parse(given: &OsStr) -> Option<PrecompiledRef> {
-        let (fd, digest) = given.to_str()?.split_once(':')?;
-        let fd = fd.parse::<i32>().ok().filter(|fd| *fd > 2)?;
+        let mut fields = given.to_str()?.splitn(3, ':');
+        let fd = fields.next()?.parse::<i32>().ok().filter(|fd| *fd > 2)?;
+        let digest = fields.next()?;
         let is_hex = !digest.is_empty() && digest.bytes().all(|b| b.is_ascii_hexdigit());
+        let identity = match fields.next() {
+            None => None,
+            Some(id) if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit() || b == b'.') => {
+                Some(id.to_owned())
+            }
+            Some(_) => return None,
+        };
         is_hex.then(|| PrecompiledRef {
             fd,
             module_digest: digest.to_owned(),
+            module_identity: identity,
         })
     }
 }
@@ -235,6 +253,7 @@ mod tests {
             precompiled: Some(PrecompiledRef {
                 fd: 7,
                 module_digest: "00ff".into(),
+                module_identity: Some("2049.12.0.7.1.2.3.4".into()),
             }),
         }
     }
@@ -273,7 +292,9 @@ mod tests {
             parse(&["--bogus", "m", "--"]),
             Err(TaskError::UnknownOption("--bogus".into()))
         );
-        for bad in ["-1:00", "1:00", "7", "7:", "7:xyz"] {
+        for bad in [
+            "-1:00", "1:00", "7", "7:", "7:xyz", "7:00:", "7:00:1:2", "7:00:x",
+        ] {
             let err = Err(TaskError::BadPrecompiled(bad.into()));
             assert_eq!(parse(&["--precompiled", bad, "m", "--"]), err);
         }

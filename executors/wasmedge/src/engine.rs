@@ -31,7 +31,7 @@ impl runw_shared::executor_main::Engine for WasmEdge {
         &self,
         task: &Task,
         program: Program,
-        _precompiled: Option<Vec<u8>>,
+        _precompiled: Option<runw_shared::Precompiled>,
     ) -> Result<u8, Failure> {
         // WasmEdge logs errors on stdout, which is the guest's: the outcome is reported here,
         // on one line of stderr.

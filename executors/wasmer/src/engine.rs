@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use runw_shared::{exit_code, Failure, Preopen, Program, Task};
+use runw_shared::{exit_code, Failure, Precompiled, Preopen, Program, Task};
 
 use crate::preopen_fs::PreopenFs;
 
@@ -49,13 +49,13 @@ impl runw_shared::executor_main::Engine for Wasmer {
         &self,
         task: &Task,
         _program: Program,
-        precompiled: Option<Vec<u8>>,
+        precompiled: Option<Precompiled>,
     ) -> Result<u8, Failure> {
         run(&self.store, task, precompiled)
     }
 }
 
-fn run(store: &Store, task: &Task, precompiled: Option<Vec<u8>>) -> Result<u8, Failure> {
+fn run(store: &Store, task: &Task, precompiled: Option<Precompiled>) -> Result<u8, Failure> {
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -94,8 +94,10 @@ fn run(store: &Store, task: &Task, precompiled: Option<Vec<u8>>) -> Result<u8, F
 }
 
 /// The precompiled artifact when there is one and wasmer takes it, else the module compiled.
-fn load(store: &Store, task: &Task, precompiled: Option<Vec<u8>>) -> Result<Module, String> {
-    if let Some(bytes) = precompiled {
+/// wasmer reads the artifact where it lies (it copies only the code it makes executable).
+fn load(store: &Store, task: &Task, precompiled: Option<Precompiled>) -> Result<Module, String> {
+    if let Some(artifact) = precompiled {
+        let bytes = bytes::Bytes::from_static(artifact.bytes());
         // SAFETY: the runtime hands over only artifacts its compile cache wrote from this
         // executor's `--precompile` output (same engine identity) and authenticated before
         // passing them, with a keyed MAC no container can forge: wasmer's own

@@ -6,28 +6,32 @@
 //! `wasi:http/incoming-handler`; `.wat` text is compiled by wasmtime's `wat` support.
 
 use std::path::Path;
+use std::ptr::NonNull;
 
-use runw_shared::{exit_code, Failure, Program, Task};
+use runw_shared::{exit_code, Failure, Precompiled, Program, Task};
 
 use crate::world::World;
 
 pub(crate) const EXECUTOR: &str = "wasmtime-exec";
 use wasmtime::component::{Component, Linker as ComponentLinker};
-use wasmtime::{Config, Engine, Linker, Module, Precompiled, Store};
+use wasmtime::{Config, Engine, Linker, Module, Precompiled as ArtifactKind, Store};
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::bindings::sync::Command;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
 
 /// wasmtime with the one configuration both modes use: what `--precompile` compiles with is
-/// what runs.
+/// what runs (publishing code in place, [`crate::code_memory`], changes no generated code).
 pub struct Wasmtime {
     engine: wasmtime::Result<Engine>,
+    in_place: bool,
 }
 
 impl Wasmtime {
     pub fn new() -> Self {
+        let (config, in_place) = config_with_code_memory();
         Wasmtime {
-            engine: Engine::new(&config()),
+            engine: Engine::new(&config),
+            in_place,
         }
     }
 }
@@ -36,6 +40,16 @@ impl Wasmtime {
 /// only its instance allocator): what `--precompile` compiles with is what runs.
 pub(crate) fn config() -> Config {
     Config::new()
+}
+
+/// [`config`] publishing code in place ([`crate::code_memory`]) where the architecture
+/// allows, so that a mapped artifact runs where it lies; whether it does.
+fn config_with_code_memory() -> (Config, bool) {
+    let mut config = config();
+    let code_memory = crate::code_memory::in_place();
+    let in_place = code_memory.is_some();
+    config.with_custom_code_memory(code_memory);
+    (config, in_place)
 }
 
 /// A compiled module or component, ready to instantiate.
@@ -77,10 +91,10 @@ impl runw_shared::executor_main::Engine for Wasmtime {
         &self,
         task: &Task,
         program: Program,
-        precompiled: Option<Vec<u8>>,
+        precompiled: Option<Precompiled>,
     ) -> Result<u8, Failure> {
         let engine = self.engine.as_ref().map_err(Failure::load)?;
-        let loaded = match precompiled.map(|bytes| deserialize(engine, &bytes)) {
+        let loaded = match precompiled.map(|p| self.deserialize(engine, p)) {
             Some(Ok(loaded)) => loaded,
             Some(Err(err)) => {
                 eprintln!(
@@ -116,21 +130,57 @@ fn compile(engine: &Engine, path: &Path, program: Program) -> wasmtime::Result<L
     }
 }
 
-/// Loads an artifact of `--precompile`.
-fn deserialize(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Loaded> {
-    match Engine::detect_precompiled(bytes) {
-        Some(Precompiled::Module) => {
-            // SAFETY: the runtime hands over only artifacts its compile cache wrote from this
-            // executor's `--precompile` output and authenticated before passing them (a keyed
-            // MAC that no container can forge); wasmtime itself rejects artifacts of another
-            // version or configuration.
-            unsafe { Module::deserialize(engine, bytes) }.map(Loaded::Core)
+impl Wasmtime {
+    /// Loads an artifact of `--precompile`: in place when it is mapped from the file (its
+    /// code runs from the page cache), else copied; a mapping wasmtime cannot use in place
+    /// (a `noexec` mount refuses executable pages) is copied instead.
+    fn deserialize(&self, engine: &Engine, artifact: Precompiled) -> wasmtime::Result<Loaded> {
+        let bytes = artifact.bytes();
+        let kind = Engine::detect_precompiled(bytes)
+            .ok_or_else(|| wasmtime::Error::msg("not a wasmtime artifact"))?;
+        if self.in_place && artifact.is_mapped() {
+            match deserialize_in_place(engine, bytes, kind) {
+                Ok(loaded) => return Ok(loaded),
+                Err(err) => {
+                    eprintln!("{EXECUTOR}: artifact not usable in place ({err:#}); copying it")
+                }
+            }
         }
-        Some(Precompiled::Component) => {
+        match kind {
+            ArtifactKind::Module => {
+                // SAFETY: the runtime hands over only artifacts its compile cache wrote from
+                // this executor's `--precompile` output and authenticated before passing
+                // them (a keyed MAC that no container can forge); wasmtime itself rejects
+                // artifacts of another version or configuration.
+                unsafe { Module::deserialize(engine, bytes) }.map(Loaded::Core)
+            }
+            ArtifactKind::Component => {
+                // SAFETY: as for a module, above.
+                unsafe { Component::deserialize(engine, bytes) }.map(Loaded::Component)
+            }
+        }
+    }
+}
+
+/// Loads an artifact from memory lent for the life of the process, without copying it.
+fn deserialize_in_place(
+    engine: &Engine,
+    bytes: &'static [u8],
+    kind: ArtifactKind,
+) -> wasmtime::Result<Loaded> {
+    let memory = NonNull::from(bytes);
+    match kind {
+        ArtifactKind::Module => {
+            // SAFETY: as in `Wasmtime::deserialize` for the artifact's origin; and `memory`
+            // is a private mapping of a file that is never written, kept until the process
+            // exits, page-aligned, which wasmtime makes executable through
+            // `crate::code_memory`.
+            unsafe { Module::deserialize_raw(engine, memory) }.map(Loaded::Core)
+        }
+        ArtifactKind::Component => {
             // SAFETY: as for a module, above.
-            unsafe { Component::deserialize(engine, bytes) }.map(Loaded::Component)
+            unsafe { Component::deserialize_raw(engine, memory) }.map(Loaded::Component)
         }
-        None => Err(wasmtime::Error::msg("not a wasmtime artifact")),
     }
 }
 

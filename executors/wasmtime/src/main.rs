@@ -3,6 +3,7 @@
 //! runw execs it after container init with a [`runw_shared::Task`] on its command line; the
 //! exit status follows [`runw_shared::exit_code`].
 
+mod code_memory;
 mod engine;
 mod engine_id;
 mod http_proxy;

@@ -17,3 +17,4 @@ mod host_opens;
 mod network_boundary;
 mod preopen_semantics;
 mod rootless_exec;
+mod warm_shortcuts;

@@ -14,6 +14,7 @@ const ENTRIES: &str = "entries";
 const ENGINES: &str = "engines";
 const LOCKS: &str = "locks";
 const TMP: &str = "tmp";
+const VERIFIED: &str = "verified";
 
 /// How often a wait for a lock or a compile slot looks again.
 const POLL: Duration = Duration::from_millis(20);
@@ -35,7 +36,7 @@ impl Layout {
             builder.create(dir).map_err(CacheError::io(dir))?;
         }
         check_private(dir)?;
-        for sub in [ENTRIES, ENGINES, LOCKS, TMP] {
+        for sub in [ENTRIES, ENGINES, LOCKS, TMP, VERIFIED] {
             let path = dir.join(sub);
             if !path.is_dir() {
                 builder.create(&path).map_err(CacheError::io(&path))?;
@@ -52,6 +53,11 @@ impl Layout {
 
     pub fn entry_path(&self, key: &Key) -> PathBuf {
         self.entries().join(key.name())
+    }
+
+    /// Where the entry for `key` is remembered as verified, and its use recorded.
+    pub fn verified_memo(&self, key: &Key) -> PathBuf {
+        self.dir.join(VERIFIED).join(key.name())
     }
 
     pub fn engine_memo(&self, name: &str) -> PathBuf {
@@ -144,16 +150,23 @@ impl Layout {
         }
     }
 
-    /// Marks an entry used now, for eviction order. Best effort.
+    /// Marks an entry used now, for eviction order: on its `verified/` memo when it has one,
+    /// so that the entry file itself keeps the identity the memo vouches for. Best effort.
     pub fn touch(&self, key: &Key) {
         let now = nix::sys::time::TimeSpec::from(
             SystemTime::now()
                 .duration_since(SystemTime::UNIX_EPOCH)
                 .unwrap_or_default(),
         );
+        let memo = self.verified_memo(key);
+        let path = if memo.is_file() {
+            memo
+        } else {
+            self.entry_path(key)
+        };
         let _ = nix::sys::stat::utimensat(
             None,
-            &self.entry_path(key),
+            &path,
             &now,
             &now,
             nix::sys::stat::UtimensatFlags::NoFollowSymlink,
@@ -165,6 +178,15 @@ impl Layout {
     pub fn evict(&self, max_bytes: u64, keep: Option<&Key>) {
         let mut entries = list(&self.entries());
         let mut total: u64 = entries.iter().map(|e| e.size).sum();
+        // An entry's last use is recorded on its memo when it has one (see `touch`).
+        for entry in &mut entries {
+            let memo = entry
+                .path
+                .file_name()
+                .map(|n| self.dir.join(VERIFIED).join(n));
+            let memo_used = memo.and_then(|m| std::fs::metadata(m).ok()?.modified().ok());
+            entry.used = entry.used.max(memo_used.unwrap_or(entry.used));
+        }
         entries.sort_by_key(|e| e.used);
         let keep = keep.map(Key::name);
         for entry in entries {
@@ -175,6 +197,9 @@ impl Layout {
                 continue;
             }
             if std::fs::remove_file(&entry.path).is_ok() {
+                if let Some(name) = entry.path.file_name() {
+                    let _ = std::fs::remove_file(self.dir.join(VERIFIED).join(name));
+                }
                 total = total.saturating_sub(entry.size);
                 tracing::debug!(path = %entry.path.display(), "compile cache: evicted");
             }
@@ -345,7 +370,7 @@ pub fn usage(dir: &Path) -> Result<Usage, CacheError> {
 /// Empties entries, memos, locks and temporary files; returns what was removed.
 pub fn clear(dir: &Path) -> Result<Usage, CacheError> {
     let removed = usage(dir)?;
-    for sub in [ENTRIES, ENGINES, LOCKS, TMP] {
+    for sub in [ENTRIES, ENGINES, LOCKS, TMP, VERIFIED] {
         for path in list_any(&dir.join(sub)) {
             std::fs::remove_file(&path).map_err(CacheError::io(&path))?;
         }

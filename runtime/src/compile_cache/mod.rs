@@ -15,6 +15,8 @@
 //! secret            32 random bytes: the key that authenticates entries (0600)
 //! entries/KEY       one artifact: a header (see [`entry`]) and the executor's output
 //! engines/ID        an executor binary's `--engine-id`, memoised by file identity
+//! verified/KEY      entry KEY's MAC checked in full in this boot, for its file's identity
+//!                   (see [`verified`]); its mtime is the entry's last use
 //! locks/KEY         held while KEY is compiled, so concurrent starts compile once
 //! locks/slot.N      one per compile allowed at once on the node
 //! tmp/              entries and memos being written (each locked by its writer), renamed
@@ -24,7 +26,9 @@
 //! KEY is derived from the module's digest and the engine's identity, which names the
 //! engine, its version and every setting that changes generated code. Loading an artifact
 //! runs native code, so an entry is used only if its MAC, keyed with `secret`, verifies:
-//! a corrupt, truncated or foreign file is removed and rebuilt, never handed over. The
+//! a corrupt, truncated or foreign file is removed and rebuilt, never handed over. The MAC
+//! is read in full once per boot and entry file ([`verified`]); any later write to the
+//! entry gives its file another identity and the next start checks it in full again. The
 //! descriptor handed over is opened through a read-only clone of the mount
 //! ([`crate::read_only_tree`]), so a container cannot reopen it for writing. Entries are
 //! evicted least recently used first beyond a size bound; `runw cache clear` empties it.
@@ -39,6 +43,8 @@ mod precompile;
 mod seccomp_filter;
 mod secret;
 pub mod settings;
+mod settled;
+mod verified;
 
 use std::fs::File;
 use std::os::fd::{AsFd, OwnedFd};
@@ -84,6 +90,9 @@ impl CacheError {
 pub struct Artifact {
     pub fd: OwnedFd,
     pub module_digest: String,
+    /// The module file's [`file_identity`](runw_shared::digest::file_identity), when it
+    /// vouches for `module_digest` (see [`module_source::digest`]).
+    pub module_identity: Option<String>,
 }
 
 /// The cache in one directory, bounded in size.
@@ -105,6 +114,7 @@ pub struct Miss {
     secret: secret::Secret,
     module: File,
     module_digest: String,
+    module_identity: Option<String>,
     limits: CompileLimits,
     max_bytes: u64,
 }
@@ -141,14 +151,18 @@ impl CompileCache {
         let Some(module) = open_module() else {
             return Ok(None);
         };
-        let module_digest = module_source::digest_of(&module)
+        let (module_digest, module_identity) = module_source::digest(&module)
             .map_err(|e| CacheError::Module(format!("cannot read the module: {e}")))?;
         let secret = secret::load_or_create(&layout)?;
         let key = key::Key::new(&module_digest, &engine);
         if let Some(fd) = entry::open_verified(&layout, &key, &secret)? {
             layout.touch(&key);
             tracing::debug!(key = %key.name(), "compile cache: hit");
-            return Ok(Some(Lookup::Hit(Artifact { fd, module_digest })));
+            return Ok(Some(Lookup::Hit(Artifact {
+                fd,
+                module_digest,
+                module_identity,
+            })));
         }
         let (limits, max_bytes) = (self.settings.limits.clone(), self.settings.max_bytes);
         Ok(Some(Lookup::Miss(Miss {
@@ -157,6 +171,7 @@ impl CompileCache {
             secret,
             module,
             module_digest,
+            module_identity,
             limits,
             max_bytes,
         })))
@@ -188,6 +203,7 @@ impl Miss {
             secret,
             module,
             module_digest,
+            module_identity,
             limits,
             max_bytes,
         } = self;
@@ -199,7 +215,11 @@ impl Miss {
         // Whoever held the lock before may have compiled it.
         if let Some(fd) = entry::open_verified(&layout, &key, &secret)? {
             tracing::debug!(key = %key.name(), "compile cache: hit after waiting for another compile");
-            return Ok(Some(Artifact { fd, module_digest }));
+            return Ok(Some(Artifact {
+                fd,
+                module_digest,
+                module_identity,
+            }));
         }
         let Some(_slot) = layout.compile_slot(limits.jobs, deadline)? else {
             tracing::warn!(
@@ -253,6 +273,10 @@ impl Miss {
                 path: layout.entry_path(&key),
                 reason: "the entry just written does not verify".into(),
             })?;
-        Ok(Some(Artifact { fd, module_digest }))
+        Ok(Some(Artifact {
+            fd,
+            module_digest,
+            module_identity,
+        }))
     }
 }

@@ -7,13 +7,31 @@ use std::fs::File;
 use std::io::Write;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::fs::FileExt;
+use std::time::SystemTime;
+
+use runw_shared::digest::file_identity;
+
+use super::settled;
 
 /// BLAKE3 reads: many 1 KiB chunks at once fill its SIMD lanes.
 const CHUNK: usize = 1 << 20;
 
+/// The module's digest, and its file's identity when that vouches for the digest: the file
+/// did not change while it was read, and its last change was [`settled::before`] the read
+/// began, so that any later write gives it another identity.
+pub fn digest(file: &File) -> std::io::Result<(String, Option<String>)> {
+    let began = SystemTime::now();
+    let before = file.metadata()?;
+    let digest = digest_of(file)?;
+    let after = file.metadata()?;
+    let identity = file_identity(&after);
+    let vouches = identity == file_identity(&before) && settled::before(&after, began);
+    Ok((digest, vouches.then_some(identity)))
+}
+
 /// The module's digest ([`runw_shared::digest::module_digest`] of its bytes), read from
 /// offset 0 without moving the file's offset.
-pub fn digest_of(file: &File) -> std::io::Result<String> {
+fn digest_of(file: &File) -> std::io::Result<String> {
     let mut hasher = blake3::Hasher::new();
     for_each_chunk(file, |chunk| {
         hasher.update(chunk);
@@ -87,6 +105,9 @@ mod tests {
         file.write_all(&bytes).expect("write");
         let expected = runw_shared::digest::module_digest(&bytes);
         assert_eq!(super::digest_of(&file).expect("digest"), expected);
+        let (digest, identity) = super::digest(&file).expect("digest");
+        assert_eq!(digest, expected);
+        assert_eq!(identity, None, "just written: not settled");
         let (mut copy, digest) = super::snapshot(&file).expect("snapshot");
         assert_eq!(digest, expected);
         let mut read = Vec::new();

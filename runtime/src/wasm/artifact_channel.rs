@@ -1,20 +1,21 @@
 //! How the compiled module reaches the container: a socket pair made before the container
 //! exists. The container's init inherits one end; runw keeps the other and, once the
 //! artifact is ready (a cache hit, or a compile done after the container's cgroups exist),
-//! sends its descriptor and the digest of the module it was compiled from, before `create`
-//! returns. At exec, init takes whatever arrived without waiting: nothing means the executor
+//! sends its descriptor, the digest of the module it was compiled from and, when it vouches
+//! for it, the identity of the module file read ([`Artifact`]), before `create` returns. At exec, init takes whatever arrived without waiting: nothing means the executor
 //! compiles the module itself.
 
 use std::io::{IoSlice, IoSliceMut};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
+use crate::compile_cache::Artifact;
 use nix::sys::socket::{
     recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags,
     SockFlag, SockType,
 };
 
-/// The longest digest a message carries (BLAKE3 hex is 64 bytes).
-const MAX_DIGEST: usize = 128;
+/// The longest message: `DIGEST[:IDENTITY]` (BLAKE3 hex is 64 bytes, an identity 8 numbers).
+const MAX_MESSAGE: usize = 512;
 
 /// runw's end.
 pub struct Sender(OwnedFd);
@@ -32,10 +33,14 @@ pub fn pair() -> std::io::Result<(Sender, Receiver)> {
 }
 
 impl Sender {
-    /// Sends `artifact` (a descriptor) with the digest of its module.
-    pub fn send(self, artifact: &OwnedFd, module_digest: &str) -> std::io::Result<()> {
-        let fds = [artifact.as_raw_fd()];
-        let iov = [IoSlice::new(module_digest.as_bytes())];
+    /// Sends `artifact`'s descriptor and what names its module.
+    pub fn send(self, artifact: &Artifact) -> std::io::Result<()> {
+        let fds = [artifact.fd.as_raw_fd()];
+        let mut message = artifact.module_digest.clone();
+        if let Some(identity) = &artifact.module_identity {
+            message = format!("{message}:{identity}");
+        }
+        let iov = [IoSlice::new(message.as_bytes())];
         sendmsg::<()>(
             self.0.as_raw_fd(),
             &iov,
@@ -48,10 +53,10 @@ impl Sender {
 }
 
 impl Receiver {
-    /// The artifact and its module's digest, if runw sent them.
-    pub fn try_receive(&self) -> Option<(OwnedFd, String)> {
-        let mut digest = [0u8; MAX_DIGEST];
-        let mut iov = [IoSliceMut::new(&mut digest)];
+    /// The artifact, if runw sent it.
+    pub fn try_receive(&self) -> Option<Artifact> {
+        let mut message = [0u8; MAX_MESSAGE];
+        let mut iov = [IoSliceMut::new(&mut message)];
         let mut space = nix::cmsg_space!([RawFd; 1]);
         let msg = recvmsg::<()>(
             self.0.as_raw_fd(),
@@ -67,8 +72,16 @@ impl Receiver {
         })?;
         // SAFETY: SCM_RIGHTS installed this descriptor in this process for us alone.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        let digest = std::str::from_utf8(&digest[..bytes]).ok()?.to_owned();
-        Some((fd, digest))
+        let message = std::str::from_utf8(&message[..bytes]).ok()?;
+        let (digest, identity) = match message.split_once(':') {
+            Some((digest, identity)) => (digest, Some(identity.to_owned())),
+            None => (message, None),
+        };
+        Some(Artifact {
+            fd,
+            module_digest: digest.to_owned(),
+            module_identity: identity,
+        })
     }
 }
 
@@ -83,14 +96,21 @@ mod tests {
         let mut file = tempfile::tempfile().expect("tempfile");
         file.write_all(b"artifact").expect("write");
         file.rewind().expect("rewind");
-        sender
-            .send(&file.try_clone().expect("dup").into(), "ab12")
-            .expect("send");
-        let (fd, digest) = receiver.try_receive().expect("received");
+        let sent = super::Artifact {
+            fd: file.try_clone().expect("dup").into(),
+            module_digest: "ab12".into(),
+            module_identity: Some("1.2.3".into()),
+        };
+        sender.send(&sent).expect("send");
+        let got = receiver.try_receive().expect("received");
         let mut text = String::new();
-        std::fs::File::from(fd)
+        std::fs::File::from(got.fd)
             .read_to_string(&mut text)
             .expect("read");
-        assert_eq!((text.as_str(), digest.as_str()), ("artifact", "ab12"));
+        assert_eq!(
+            (text.as_str(), got.module_digest.as_str()),
+            ("artifact", "ab12")
+        );
+        assert_eq!(got.module_identity.as_deref(), Some("1.2.3"));
     }
 }

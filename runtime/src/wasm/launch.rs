@@ -91,6 +91,7 @@ pub fn exec(
         task.precompiled = Some(PrecompiledRef {
             fd: artifact.fd.as_raw_fd(),
             module_digest: artifact.module_digest.clone(),
+            module_identity: artifact.module_identity.clone(),
         });
     }
     let to_c =
