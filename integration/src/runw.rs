@@ -118,31 +118,49 @@ impl Runw {
         out
     }
 
+    /// `runw exec --detach ID ARGS...`: the process keeps running in the container.
+    pub fn exec_detached(&self, id: &str, args: &[&str]) {
+        let mut cmd = self.command(["exec", "--detach", id]);
+        cmd.args(args);
+        self.outliving(cmd, &format!("exec --detach {id} {args:?}"));
+    }
+
     /// `runw run --detach` of `bundle` as `id`.
     pub fn run_detached(&self, bundle: &crate::Bundle, id: &str) {
-        self.outliving(["run", "--detach"], bundle, id);
+        let cmd = self.in_bundle(["run", "--detach"], bundle, id);
+        self.outliving(cmd, &format!("run --detach {id}"));
     }
 
     /// `runw create` of `bundle` as `id`.
     pub fn create(&self, bundle: &crate::Bundle, id: &str) {
-        self.outliving(["create"], bundle, id);
+        self.outliving(
+            self.in_bundle(["create"], bundle, id),
+            &format!("create {id}"),
+        );
     }
 
-    /// Runs a command that leaves a container behind. The container keeps runw's stdio, so
-    /// it gets a file rather than the pipes `run` captures (which would never see EOF).
-    fn outliving<const N: usize>(&self, cmd: [&str; N], bundle: &crate::Bundle, id: &str) {
+    fn in_bundle<const N: usize>(
+        &self,
+        cmd: [&str; N],
+        bundle: &crate::Bundle,
+        id: &str,
+    ) -> Command {
+        let mut cmd = self.command(cmd);
+        cmd.arg("--bundle").arg(bundle.path()).arg(id);
+        cmd
+    }
+
+    /// Runs a command that leaves a process behind. The process keeps runw's stdio, so it
+    /// gets a file rather than the pipes `run` captures (which would never see EOF).
+    fn outliving(&self, mut cmd: Command, what: &str) {
         let log = tempfile::NamedTempFile::new().unwrap();
-        let status = self
-            .command(cmd)
-            .arg("--bundle")
-            .arg(bundle.path())
-            .arg(id)
+        let status = cmd
             .stdout(log.reopen().unwrap())
             .stderr(log.reopen().unwrap())
             .status()
             .unwrap();
         let output = std::fs::read_to_string(log.path()).unwrap();
-        assert!(status.success(), "runw {cmd:?} {id} failed: {output}");
+        assert!(status.success(), "runw {what} failed: {output}");
     }
 
     /// The `status` field of `runw state ID`.

@@ -436,7 +436,7 @@ fn the_executor_cannot_be_modified_from_the_container(exec: &Executor) {
     bundle.edit(|c| c["annotations"] = json!({ "module.wasm.image/variant": "compat-smart" }));
     let id = unique_id("cve");
     runw.run_detached(&bundle, &id);
-    runw.ok(["exec", "--detach", &id, "/busy.wasm"]);
+    runw.exec_detached(&id, &["/busy.wasm"]);
     let out = runw.run(["exec", &id, "sh", "-c", exe_rewrite::ATTACK]);
     runw.ok(["delete", "--force", &id]);
     assert_eq!(out.code, 0, "{out:?}");
