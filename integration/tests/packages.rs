@@ -81,11 +81,21 @@ fn runtime_and_one_executor_install_run_wasm_through_podman_and_remove_cleanly()
     let runw = deb("runw");
     purge_all();
 
-    // The runtime alone does not configure: it needs one executor package.
+    // The runtime alone does not configure: it needs one executor package, of its own
+    // version (the command line between them is not kept stable across releases).
+    let version = Command::new("dpkg-deb")
+        .args(["-f", runw.to_str().unwrap(), "Version"])
+        .output()
+        .unwrap();
+    let version = String::from_utf8(version.stdout).unwrap();
+    let version = version.trim();
+    assert!(!version.is_empty());
     let alone = dpkg(&["-i", runw.to_str().unwrap()]);
     assert_ne!(alone.code, 0, "{alone:?}");
     assert!(
-        alone.stderr.contains("runw-wasmtime | runw-wasmer"),
+        alone.stderr.contains(&format!(
+            "runw-wasmtime (= {version}) | runw-wasmer (= {version})"
+        )),
         "{alone:?}"
     );
     purge_all();
