@@ -302,13 +302,14 @@ def wrk():
                           f"http://127.0.0.1:{SERVE_PORT}/"], capture_output=True, text=True, check=True).stdout
     if re.search(r"Non-2xx|Socket errors", out):
         sys.exit(f"bench: wrk saw errors: {out}")
-    def ms(text):
-        value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
-        return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+    def ms(percentile):
+        found = re.search(percentile + r"\s+([\d.]+)(us|ms|s|m)\s", out)
+        if not found:
+            sys.exit(f"bench: no {percentile} latency in wrk's output: {out}")
+        value, unit = found.groups()
+        return float(value) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = ms(re.search(r"50%\s+(\S+)", out).group(1))
-    p99 = ms(re.search(r"99%\s+(\S+)", out).group(1))
-    return rate, p50, p99
+    return rate, ms("50%"), ms("99%")
 
 
 def services():
