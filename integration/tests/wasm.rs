@@ -20,6 +20,7 @@ conformance!(
     sandbox_containers_run_as_linux_whatever_the_pod_says,
     wasm_annotation_with_a_non_module_entrypoint_fails_at_create,
     args_env_and_cwd_are_exactly_the_specs,
+    the_guests_environment_does_not_reach_its_engine,
     mounts_are_preopened_read_write_or_read_only,
     escapes_from_preopens_fail,
     exit_codes_traps_and_load_failures,
@@ -148,6 +149,43 @@ fn args_env_and_cwd_are_exactly_the_specs(exec: &Executor) {
         (0, expected.as_str()),
         "{out:?}"
     );
+}
+
+/// The guest's environment is the executor's process environment at start; variables that
+/// the engines' libraries read (tokio's worker count, which it panics on if unparsable)
+/// must reach the guest and not the engine. A sleeping guest sets the I/O runtime going.
+fn the_guests_environment_does_not_reach_its_engine(exec: &Executor) {
+    let runw = Runw::with_executor(exec);
+    let env = |sleep_ms: &str, workers: &str| {
+        let args = ["/print_env.wasm"];
+        let mut bundle = Bundle::wasm(&guest("print_env"), "/print_env.wasm", &args, &[WASM]);
+        bundle.edit(|c| {
+            c["process"]["env"] = json!([
+                format!("PRINT_ENV_SLEEP_MS={sleep_ms}"),
+                format!("TOKIO_WORKER_THREADS={workers}")
+            ])
+        });
+        bundle
+    };
+    let out = run(&runw, &env("50", "zero"));
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.contains("env=TOKIO_WORKER_THREADS=zero\n"),
+        "{out:?}"
+    );
+
+    // Nor does it size the engine's threads: one I/O worker, whatever the guest's
+    // environment (or the node's CPU count) says.
+    let bundle = env("60000", "32");
+    let id = unique_id("threads");
+    runw.run_detached(&bundle, &id);
+    let state: serde_json::Value = serde_json::from_str(&runw.ok(["state", &id]).stdout).unwrap();
+    let tasks = format!("/proc/{}/task", state["pid"]);
+    std::thread::sleep(Duration::from_millis(500));
+    let threads = std::fs::read_dir(&tasks).unwrap().count();
+    runw.ok(["delete", "--force", &id]);
+    assert!(threads <= 4, "{threads} threads in an idle {}", exec.name);
+    leftovers::assert_none(&runw, &id, Some(bundle.path()));
 }
 
 /// A host directory mounted into the container.

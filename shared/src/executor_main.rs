@@ -121,6 +121,7 @@ pub fn run(name: &str, engine_version: &str, engine: &impl Engine) -> ExitCode {
             return ExitCode::from(exit_code::BAD_TASK);
         }
     };
+    crate::engine_environment::set();
     let precompiled =
         task.precompiled
             .as_ref()

@@ -12,8 +12,10 @@
 //! executor shares, with its host-side modes for the runtime's compile cache.
 
 pub mod digest;
+pub mod engine_environment;
 pub mod executor_main;
 pub mod exit_code;
+pub mod heap;
 pub mod lockfile;
 pub mod module_kind;
 pub mod precompiled;

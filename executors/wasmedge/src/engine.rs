@@ -103,6 +103,7 @@ fn call(wasi: &mut WasiModule, bytes: Vec<u8>, function: &str) -> Result<(), End
     let module = Module::from_bytes(None, bytes).map_err(|e| Ended::Load(e.to_string()))?;
     vm.register_module(None, module)
         .map_err(|e| Ended::Load(e.to_string()))?;
+    runw_shared::heap::release_free();
     vm.run_func(None, function, [])
         .map(drop)
         .map_err(|err| match *err {

@@ -57,6 +57,7 @@ impl runw_shared::executor_main::Engine for Wasmer {
 
 fn run(store: &Store, task: &Task, precompiled: Option<Precompiled>) -> Result<u8, Failure> {
     let tokio = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(runw_shared::engine_environment::COMMAND_IO_WORKERS)
         .enable_all()
         .build()
         .map_err(Failure::load)?;
@@ -88,6 +89,7 @@ fn run(store: &Store, task: &Task, precompiled: Option<Precompiled>) -> Result<u
         .exports
         .get_function(name)
         .map_err(|err| Failure::load(format!("export {name:?}: {err}")))?;
+    runw_shared::heap::release_free();
     let status = outcome(func.call(&mut store, &[]).map(drop));
     env.on_exit(&mut store, None);
     status

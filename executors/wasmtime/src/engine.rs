@@ -235,6 +235,7 @@ fn run_core(
     let func = instance
         .get_typed_func::<(), ()>(&mut *store, name)
         .map_err(|err| Failure::load(format!("export {name:?}: {err}")))?;
+    runw_shared::heap::release_free();
     outcome(func.call(&mut *store, ()))
 }
 
@@ -253,6 +254,7 @@ fn run_component(
     // Links `wasi:cli/exit`'s `exit-with-code` (WASI 0.2.12) too: its code is the status.
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(Failure::load)?;
     let command = Command::instantiate(&mut *store, component, &linker).map_err(Failure::load)?;
+    runw_shared::heap::release_free();
     match command.wasi_cli_run().call_run(&mut *store) {
         Ok(Ok(())) => Ok(0),
         Ok(Err(())) => Ok(1),

@@ -41,7 +41,11 @@ pub fn serve(engine: &Engine, component: &Component, task: &Task) -> Result<u8, 
         Ok(address) => address,
         Err(cause) => return Ok(cannot_serve(task, &cause)),
     };
+    // A server uses every CPU it may (the pod's CPU limit bounds this): set explicitly, as
+    // the process environment asks command guests' runtimes for one worker.
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
         .enable_all()
         .build()
     {
