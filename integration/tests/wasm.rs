@@ -184,7 +184,9 @@ fn the_guests_environment_does_not_reach_its_engine(exec: &Executor) {
     std::thread::sleep(Duration::from_millis(500));
     let threads = std::fs::read_dir(&tasks).unwrap().count();
     runw.ok(["delete", "--force", &id]);
-    assert!(threads <= 4, "{threads} threads in an idle {}", exec.name);
+    // 3 or 4 (main, signal watcher, the I/O worker, a blocking-pool thread); 34 or more
+    // when the guest's 32 reached tokio.
+    assert!(threads <= 8, "{threads} threads in an idle {}", exec.name);
     leftovers::assert_none(&runw, &id, Some(bundle.path()));
 }
 
