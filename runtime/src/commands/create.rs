@@ -22,6 +22,7 @@ pub fn create(args: Create, root: &Path, systemd_cgroup: bool) -> Result<()> {
         no_pivot: args.no_pivot,
         detach: true,
         systemd_cgroup,
+        start_follows: false,
     };
     build_init(root, &options).map(drop)
 }
@@ -36,6 +37,9 @@ pub struct InitOptions<'a> {
     pub no_pivot: bool,
     pub detach: bool,
     pub systemd_cgroup: bool,
+    /// True for `run`: `start` follows at once and saves the state, so `create` leaves the
+    /// bundle it names to that save rather than rewriting state.json itself.
+    pub start_follows: bool,
 }
 
 /// Creates the container; on failure removes everything this call made (state dir, cgroup),
@@ -66,9 +70,13 @@ pub fn build_init(root: &Path, opts: &InitOptions) -> Result<Container> {
             anyhow::Error::from(err)
         })
         .with_context(|| format!("failed to create container {:?}", opts.id))?;
-    build_bundle
-        .restore(&mut container)
-        .inspect_err(|_| remove_leftovers(&dir))?;
+    if opts.start_follows {
+        build_bundle.restore_in_memory(&mut container);
+    } else {
+        build_bundle
+            .restore(&mut container)
+            .inspect_err(|_| remove_leftovers(&dir))?;
+    }
     if let Some(pid) = container.pid() {
         crate::oom_control::apply(&spec, pid.as_raw()).inspect_err(|_| remove_leftovers(&dir))?;
     }

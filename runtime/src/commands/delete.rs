@@ -16,8 +16,8 @@ pub fn delete(args: Delete, root: &Path) -> Result<()> {
     if args.force && !dir.exists() {
         return Ok(());
     }
+    // Loading refreshes the status from /proc already (`Container::load`).
     let mut container = state_root::load(root, &args.container_id)?;
-    container.refresh_status()?;
     if !args.force
         && !matches!(
             container.status(),

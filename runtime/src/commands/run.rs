@@ -24,6 +24,7 @@ pub fn run(args: Run, root: &Path, systemd_cgroup: bool) -> Result<i32> {
         no_pivot: args.no_pivot,
         detach: args.detach,
         systemd_cgroup,
+        start_follows: true,
     };
     let mut container = build_init(root, &options)?;
     // Block signals before the process runs, so none sent at once is lost.
