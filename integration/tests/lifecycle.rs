@@ -2,6 +2,8 @@
 //! pause, resume, ps, list, events.
 #![allow(clippy::unwrap_used)]
 
+use std::time::{Duration, Instant};
+
 use runw_integration::{leftovers, unique_id, Bundle, Runw};
 
 /// create → created → start → running → exits → stopped → delete, leaving nothing.
@@ -389,8 +391,29 @@ fn kill_defaults_to_term_and_the_last_root_wins() {
         &id,
     ]);
     assert_eq!(out.code, 0, "{out:?}");
+    let state: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    // A TERM that comes before the trap is set is ignored by a shell that is PID 1.
+    wait_catching_term(state["pid"].as_i64().unwrap());
     runw.ok(["kill", &id]);
     runw.wait_status(&id, "stopped", 5);
     runw.ok(["delete", &id]);
     leftovers::assert_none(&runw, &id, Some(bundle.path()));
+}
+
+/// Waits up to 5 s until process `pid` catches SIGTERM (`SigCgt` in its status).
+fn wait_catching_term(pid: i64) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let caught = status
+            .lines()
+            .find_map(|l| l.strip_prefix("SigCgt:"))
+            .map(|mask| u64::from_str_radix(mask.trim(), 16).unwrap())
+            .unwrap();
+        if caught & (1 << (libc::SIGTERM - 1)) != 0 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{pid} never set its TERM trap");
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
