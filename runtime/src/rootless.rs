@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use nix::mount::{mount, MsFlags};
 use nix::sched::{unshare, CloneFlags};
+use nix::unistd::Pid;
 
 /// Where the host's cgroup hierarchies are mounted.
 const CGROUP_ROOT: &str = "/sys/fs/cgroup";
@@ -30,7 +31,9 @@ pub fn cgroups_hidden() -> bool {
 pub enum RootlessError {
     #[error("cannot read /proc/self/uid_map: {0}")]
     UidMap(std::io::Error),
-    #[error("rootless runw on a cgroup v1 host must run as root of a user namespace (as rootless podman runs it): cannot {step}: {errno}")]
+    #[error(transparent)]
+    UserNamespace(#[from] crate::own_user_namespace::OwnUserNamespaceError),
+    #[error("rootless runw on a cgroup v1 host cannot {step}: {errno}")]
     Cover {
         step: &'static str,
         errno: nix::Error,
@@ -104,12 +107,22 @@ pub fn state_root() -> Result<Option<PathBuf>, RootlessError> {
 /// cgroup, as runc and crun run it there. Nothing mounted here reaches the host or the
 /// caller (the mounts are slaves). Does nothing for root, and on a cgroup v2 host, where
 /// libcontainer's rootless v2 and systemd support apply as they are.
-pub fn hide_undelegated_cgroups() -> Result<(), RootlessError> {
+///
+/// A runw started by the user directly, in no user namespace, first enters one of its own
+/// ([`crate::own_user_namespace`]), which it needs to make those namespaces; when `joining`
+/// a container (`runw exec`, `joining` being its process), the container's own.
+pub fn hide_undelegated_cgroups(joining: Option<Pid>) -> Result<(), RootlessError> {
     if !required()? || on_unified_host() {
         return Ok(());
     }
     tracing::debug!("rootless on a cgroup v1 host: the container gets no cgroup");
     let cover = |step, errno| RootlessError::Cover { step, errno };
+    if !libcontainer::utils::is_in_new_userns().map_err(RootlessError::UidMap)? {
+        match joining {
+            Some(pid) => crate::own_user_namespace::join(pid)?,
+            None => crate::own_user_namespace::enter()?,
+        }
+    }
     unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWCGROUP)
         .map_err(|e| cover("make a mount and cgroup namespace", e))?;
     mount(
