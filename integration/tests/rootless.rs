@@ -281,6 +281,22 @@ fn the_user_runs_a_native_bundle_with_runw_directly() {
     assert_eq!(out.code, 0, "{out:?}");
     let out = users_runw(&user, &bundle, &["list", "--quiet"]);
     assert_eq!(out.stdout, "", "{out:?}");
+    // Limits need a cgroup, which nothing delegates here: refused, as runc refuses them,
+    // naming the cgroup (not libcgroups' missing limit file), and nothing is left.
+    let config = bundle.join("config.json");
+    let mut spec: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    spec["linux"]["resources"] = serde_json::json!({ "memory": { "limit": 67108864 } });
+    std::fs::write(&config, serde_json::to_vec_pretty(&spec).unwrap()).unwrap();
+    let out = users_runw(&user, &bundle, &["run", "limited"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("resource limits but no cgroup of its own: /sys/fs/cgroup/limited"),
+        "{out:?}"
+    );
+    let out = users_runw(&user, &bundle, &["list", "--quiet"]);
+    assert_eq!(out.stdout, "", "{out:?}");
 }
 
 /// The same for a wasm bundle (the compat annotation in its config, the module its

@@ -313,8 +313,9 @@ impl User {
         "hello, 42, limits in its scope, stop 143".into()
     }
 
-    /// `--cgroup-manager cgroupfs`: a native and a wasm container run (without limits:
-    /// the user may write no cgroup but its manager's subtree, which only systemd hands out).
+    /// `--cgroup-manager cgroupfs`: a native and a wasm container run without limits (the
+    /// user may write no cgroup but its manager's subtree, which only systemd hands out);
+    /// with limits runw refuses them, as runc does.
     pub fn cgroupfs(&self) -> String {
         let out = self.ok("cgroupfs", &["run", "--rm", IMAGE, "echo", "native"]);
         assert_eq!(out.stdout, "native\n", "{out:?}");
@@ -328,6 +329,15 @@ impl User {
             &["run", "--rm", "--annotation", COMPAT, &self.exit_with, "9"],
         );
         assert_eq!(out.code, 9, "{out:?}");
-        "native, hello, 9".into()
+        // runc's rule: limits need a cgroup; refused, saying so.
+        let limited = [&["run", "--rm"][..], &LIMITS, &[IMAGE, "true"]].concat();
+        let out = self.podman("cgroupfs", &limited);
+        assert_ne!(out.code, 0, "{out:?}");
+        assert!(
+            out.stderr
+                .contains("resource limits but no cgroup of its own"),
+            "{out:?}"
+        );
+        "native, hello, 9; limits refused".into()
     }
 }
