@@ -46,17 +46,7 @@ impl Podman {
     }
 
     fn import_busybox(&self) {
-        let bundle = crate::Bundle::new(&["true"]);
-        let tar = self.dir.join("busybox.tar");
-        let status = Command::new("tar")
-            .arg("-C")
-            .arg(bundle.path().join("rootfs"))
-            .arg("-cf")
-            .arg(&tar)
-            .arg(".")
-            .status()
-            .unwrap();
-        assert!(status.success());
+        let tar = busybox_tar(&self.dir);
         self.ok(&["import", tar.to_str().unwrap(), IMAGE]);
     }
 
@@ -143,6 +133,39 @@ impl Podman {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+}
+
+/// A tar of a busybox-static rootfs, `DIR/busybox.tar`, for `podman import` as [`IMAGE`]
+/// (no registry is reachable).
+pub fn busybox_tar(dir: &Path) -> PathBuf {
+    let bundle = crate::Bundle::new(&["true"]);
+    let tar = dir.join("busybox.tar");
+    let status = Command::new("tar")
+        .arg("-C")
+        .arg(bundle.rootfs())
+        .arg("-cf")
+        .arg(&tar)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(status.success(), "tar of the busybox rootfs failed");
+    tar
+}
+
+/// Waits (up to 10 s) until container `name`'s log, as `logs` reads it, is `expected`.
+pub fn wait_for_log(name: &str, expected: &str, logs: impl Fn() -> String) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let logged = logs();
+        if logged == expected {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{name} never logged {expected:?}: {logged:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
 

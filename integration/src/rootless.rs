@@ -17,7 +17,7 @@ use std::process::{Command, Stdio};
 use crate::runw::Outcome;
 
 /// The busybox image every rootless user gets (imported from busybox-static).
-pub const IMAGE: &str = "localhost/runw-busybox:latest";
+pub use crate::podman::IMAGE;
 
 /// The annotation that makes a container wasm.
 pub const COMPAT: &str = "module.wasm.image/variant=compat";
@@ -32,8 +32,14 @@ pub struct RootlessUser {
 }
 
 impl RootlessUser {
-    /// A new user with its own podman storage holding [`IMAGE`].
+    /// A new user with its own podman storage holding [`IMAGE`], whose runw has the first
+    /// executor built (so that one runs its wasm containers).
     pub fn create() -> RootlessUser {
+        RootlessUser::create_with(&first_executor())
+    }
+
+    /// A new user like [`RootlessUser::create`]'s whose runw has `executor` alone.
+    pub fn create_with(executor: &crate::Executor) -> RootlessUser {
         assert!(
             nix::unistd::geteuid().is_root(),
             "the rootless tests need root to create their user"
@@ -46,7 +52,7 @@ impl RootlessUser {
         let uid = account.uid.as_raw();
         let home = account.dir;
         let runtime_dir = PathBuf::from(format!("/tmp/{name}-run"));
-        let bin = install_runw();
+        let bin = install_runw(executor);
         let user = RootlessUser {
             name,
             uid,
@@ -158,6 +164,59 @@ impl RootlessUser {
         dir.join("runw")
     }
 
+    /// A bundle `NAME` in the user's home made as a user makes one for runc: `rootfs` copied
+    /// in, the user's, then `runw spec --rootless` (a user namespace mapping root to the
+    /// user) with no terminal and `annotations`.
+    pub fn spec_rootless_bundle(
+        &self,
+        name: &str,
+        rootfs: &Path,
+        annotations: &[(&str, &str)],
+    ) -> PathBuf {
+        let bundle = self.home.join(name);
+        self.make_owned_dir(&bundle, 0o755);
+        let copy = Command::new("cp")
+            .arg("-a")
+            .arg(rootfs)
+            .arg(bundle.join("rootfs"))
+            .status()
+            .unwrap();
+        let owner = format!("{}:", self.name);
+        let chown = Command::new("chown")
+            .args(["-R", &owner])
+            .arg(bundle.join("rootfs"))
+            .status()
+            .unwrap();
+        assert!(copy.success() && chown.success(), "cannot copy the rootfs");
+        let out = self
+            .runw_in(&self.runw(), &bundle, &["spec", "--rootless"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "runw spec --rootless: {out:?}");
+        let config = bundle.join("config.json");
+        let mut spec: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+        spec["process"]["terminal"] = false.into();
+        let annotations: serde_json::Map<_, _> = annotations
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).into()))
+            .collect();
+        spec["annotations"] = annotations.into();
+        std::fs::write(&config, serde_json::to_vec_pretty(&spec).unwrap()).unwrap();
+        bundle
+    }
+
+    /// `RUNW --root $XDG_RUNTIME_DIR/runw ARGS` as the user, in `bundle`: runw run by the
+    /// user directly, as runc is run rootless (`spec` takes no `--root`, and ignores it).
+    pub fn runw_in(&self, runw: &Path, bundle: &Path, args: &[&str]) -> Command {
+        let root = self.runtime_dir.join("runw");
+        let mut all = vec!["--root", root.to_str().unwrap()];
+        all.extend(args);
+        let mut cmd = self.command(runw.to_str().unwrap(), &all);
+        cmd.current_dir(bundle);
+        cmd
+    }
+
     fn write_containers_conf(&self) {
         let dir = self.home.join(".config/containers");
         std::fs::create_dir_all(&dir).unwrap();
@@ -179,17 +238,7 @@ impl RootlessUser {
     }
 
     fn import_busybox(&self) {
-        let bundle = crate::Bundle::new(&["true"]);
-        let tar = self.home.join("busybox.tar");
-        let status = Command::new("tar")
-            .arg("-C")
-            .arg(bundle.path().join("rootfs"))
-            .arg("-cf")
-            .arg(&tar)
-            .arg(".")
-            .status()
-            .unwrap();
-        assert!(status.success());
+        let tar = crate::podman::busybox_tar(&self.home);
         self.give(&tar);
         self.podman_ok(&["import", tar.to_str().unwrap(), IMAGE]);
     }
@@ -318,21 +367,25 @@ fn unmount_below(dir: &Path) {
     }
 }
 
-/// A copy of runw and of the first executor built beside it (so that one is used), in a
-/// directory of root's that everyone may read and run, as packages install them.
-fn install_runw() -> tempfile::TempDir {
+/// The first executor built beside runw.
+fn first_executor() -> crate::Executor {
+    let built = crate::runw::binary().parent().unwrap().to_path_buf();
+    let name = ["wasmtime-exec", "wasmer-exec", "wasmedge-exec"]
+        .into_iter()
+        .find(|name| built.join(name).is_file())
+        .expect("no executor built beside runw: run ci/build");
+    crate::Executor::named(name)
+}
+
+/// A copy of runw and of `executor` (the only one, so that one is used), in a directory of
+/// root's that everyone may read and run, as packages install them.
+fn install_runw(executor: &crate::Executor) -> tempfile::TempDir {
     let dir = tempfile::Builder::new()
         .prefix("runw-rootless-bin-")
         .tempdir()
         .unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let runw = crate::runw::binary();
-    let built = runw.parent().unwrap();
-    std::fs::copy(&runw, dir.path().join("runw")).unwrap();
-    let name = ["wasmtime-exec", "wasmer-exec", "wasmedge-exec"]
-        .into_iter()
-        .find(|name| built.join(name).is_file())
-        .expect("no executor built beside runw: run ci/build");
-    std::fs::copy(built.join(name), dir.path().join(name)).unwrap();
+    std::fs::copy(crate::runw::binary(), dir.path().join("runw")).unwrap();
+    std::fs::copy(&executor.path, dir.path().join(executor.name)).unwrap();
     dir
 }

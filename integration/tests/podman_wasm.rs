@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use runw_integration::bundle::{component, guest};
-use runw_integration::podman::{Podman, IMAGE};
+use runw_integration::podman::{wait_for_log, Podman, IMAGE};
 use runw_integration::unique_id;
 
 const COMPAT: &str = "module.wasm.image/variant=compat";
@@ -78,7 +78,7 @@ fn stop_is_prompt() {
     let name = unique_id("pmbusy");
     podman.ok(&["run", "-d", "--name", &name, "--annotation", COMPAT, &image]);
     // Stop once the guest runs (it announces itself), not after a guessed delay.
-    wait_for_log(podman, &name, "spinning\n");
+    wait_for_log(&name, "spinning\n", || podman.ok(&["logs", &name]).stdout);
     let begun = Instant::now();
     podman.ok(&["stop", &name]);
     let took = begun.elapsed();
@@ -87,22 +87,6 @@ fn stop_is_prompt() {
     assert_eq!(state.stdout.trim(), "143");
     assert_eq!(podman.ok(&["logs", &name]).stdout, "spinning\n");
     podman.ok(&["rm", &name]);
-}
-
-/// Waits (up to 10 s) until container `name`'s log reads `expected`.
-fn wait_for_log(podman: &Podman, name: &str, expected: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let logs = podman.ok(&["logs", name]).stdout;
-        if logs == expected {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{name} never logged {expected:?}: {logs:?}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// `podman pod create --share pid`: ten containers, wasm and Linux mixed, in one PID

@@ -1,13 +1,19 @@
 //! Rootless: an unprivileged user made by each test (subordinate ranges from useradd,
 //! slirp4netns installed) runs `podman` with runw as its runtime, as a developer does on
 //! their own machine: a native busybox image, compat wasm images (the annotation on the
-//! command line and on the image), a volume, exit codes, `podman exec` and `podman stop`.
-//! On this cgroup v1 host nothing is delegated, so the containers run without cgroups.
+//! command line and on the image), a volume, exit codes, `podman exec` and `podman stop`,
+//! a compat image on each executor; and runw run by the user directly, as runc is
+//! (`runw spec --rootless`, then `runw --root $XDG_RUNTIME_DIR/runw run`), for a native and a
+//! wasm bundle. On this cgroup v1 host nothing is delegated, so the containers run without
+//! cgroups (integration/tests/vm.rs runs rootless podman on cgroup v2 with systemd).
 #![allow(clippy::unwrap_used)]
 
+use std::path::Path;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use runw_integration::bundle::guest;
+use runw_integration::podman::wait_for_log;
 use runw_integration::rootless::{RootlessUser, COMPAT, IMAGE};
 
 #[test]
@@ -119,7 +125,9 @@ fn stop_ends_a_wasm_container_promptly_and_a_native_one_with_sigkill() {
         COMPAT,
         &image,
     ]);
-    wait_for_log(&user, "spin", "spinning\n");
+    wait_for_log("spin", "spinning\n", || {
+        user.podman_ok(&["logs", "spin"]).stdout
+    });
     let begun = Instant::now();
     user.podman_ok(&["stop", "spin"]);
     let took = begun.elapsed();
@@ -132,22 +140,6 @@ fn stop_ends_a_wasm_container_promptly_and_a_native_one_with_sigkill() {
     let state = user.podman_ok(&["inspect", "--format", "{{.State.ExitCode}}", "sleeper"]);
     assert_eq!(state.stdout.trim(), "137");
     user.podman_ok(&["rm", "spin", "sleeper"]);
-}
-
-/// Waits (up to 10 s) until container `name`'s log reads `expected`.
-fn wait_for_log(user: &RootlessUser, name: &str, expected: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let logs = user.podman_ok(&["logs", name]).stdout;
-        if logs == expected {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{name} never logged {expected:?}: {logs:?}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 #[test]
@@ -232,4 +224,146 @@ fn the_compile_cache_is_the_users_own_and_authenticated() {
     );
     let mode = std::fs::metadata(entry).unwrap().permissions().mode();
     assert_eq!(mode & 0o077, 0, "entry mode {mode:o}");
+}
+
+/// `runw --root $XDG_RUNTIME_DIR/runw ARGS` as `user`, in `bundle`, as runc is run rootless.
+fn users_runw(user: &RootlessUser, bundle: &Path, args: &[&str]) -> runw_integration::Outcome {
+    let out = user.runw_in(&user.runw(), bundle, args).output().unwrap();
+    runw_integration::Outcome::from(out)
+}
+
+/// Sets the bundle's `process.args`.
+fn set_args(bundle: &Path, args: &[&str]) {
+    let config = bundle.join("config.json");
+    let mut spec: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    spec["process"]["args"] = serde_json::json!(args);
+    std::fs::write(&config, serde_json::to_vec_pretty(&spec).unwrap()).unwrap();
+}
+
+/// The way `runc spec --rootless && runc --root $XDG_RUNTIME_DIR/runc run ID` works for a
+/// user, with no podman: runw runs a native bundle (its output, its exit code, `exec` into
+/// it as the container's root, `kill`, `delete`) on this cgroup v1 host, where nothing is
+/// delegated.
+#[test]
+fn the_user_runs_a_native_bundle_with_runw_directly() {
+    let user = RootlessUser::create();
+    let busybox = runw_integration::Bundle::new(&["true"]);
+    let bundle = user.spec_rootless_bundle("native", &busybox.rootfs(), &[]);
+    set_args(&bundle, &["sh", "-c", "echo hello; id -u; exit 5"]);
+    let out = users_runw(&user, &bundle, &["run", "once"]);
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (5, "hello\n0\n"),
+        "{out:?}"
+    );
+    // A long-running one, created and started, then exec'd into.
+    set_args(&bundle, &["sleep", "1000"]);
+    let created = user
+        .runw_in(&user.runw(), &bundle, &["create", "long"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(created.success(), "runw create as the user failed");
+    let out = users_runw(&user, &bundle, &["start", "long"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let exec = "echo in exec; id -u; cat /proc/1/cmdline; exit 3";
+    let out = users_runw(&user, &bundle, &["exec", "long", "sh", "-c", exec]);
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (3, "in exec\n0\nsleep\x001000\x00"),
+        "{out:?}"
+    );
+    let out = users_runw(&user, &bundle, &["kill", "long", "KILL"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let out = users_runw(&user, &bundle, &["delete", "--force", "long"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let out = users_runw(&user, &bundle, &["list", "--quiet"]);
+    assert_eq!(out.stdout, "", "{out:?}");
+    // Limits need a cgroup, which nothing delegates here: refused, as runc refuses them,
+    // naming the cgroup (not libcgroups' missing limit file), and nothing is left.
+    let config = bundle.join("config.json");
+    let mut spec: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    spec["linux"]["resources"] = serde_json::json!({ "memory": { "limit": 67108864 } });
+    std::fs::write(&config, serde_json::to_vec_pretty(&spec).unwrap()).unwrap();
+    let out = users_runw(&user, &bundle, &["run", "limited"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("resource limits but no cgroup of its own: /sys/fs/cgroup/limited"),
+        "{out:?}"
+    );
+    let out = users_runw(&user, &bundle, &["list", "--quiet"]);
+    assert_eq!(out.stdout, "", "{out:?}");
+}
+
+/// The same for a wasm bundle (the compat annotation in its config, the module its
+/// entrypoint): its output and exit code, compiled once into the user's own cache.
+#[test]
+fn the_user_runs_a_wasm_bundle_with_runw_directly() {
+    let user = RootlessUser::create();
+    let rootfs = tempfile::tempdir().unwrap();
+    std::fs::copy(guest("hello"), rootfs.path().join("hello.wasm")).unwrap();
+    std::fs::copy(guest("exit_with"), rootfs.path().join("exit_with.wasm")).unwrap();
+    let compat = ("module.wasm.image/variant", "compat");
+    let bundle = user.spec_rootless_bundle("wasm", rootfs.path(), &[compat]);
+    set_args(&bundle, &["/hello.wasm"]);
+    let out = users_runw(&user, &bundle, &["run", "hello"]);
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (0, "hello from wasm\n"),
+        "{out:?}"
+    );
+    let entries = user.home.join(".cache/runw/entries");
+    let cached = std::fs::read_dir(&entries).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(cached, 1, "{} holds no compiled module", entries.display());
+    set_args(&bundle, &["/exit_with.wasm", "42"]);
+    let out = users_runw(&user, &bundle, &["run", "exits"]);
+    assert_eq!(out.code, 42, "{out:?}");
+}
+
+/// A compat wasm image under rootless podman with `executor` as the user's runw's only one:
+/// its output, its exit code, and a prompt `podman stop`.
+fn a_compat_wasm_image_runs_rootless(executor: &runw_integration::Executor) {
+    let user = RootlessUser::create_with(executor);
+    let image = user.build_wasm_image(&guest("hello"), true);
+    let out = user.podman(&["run", "--rm", &image]);
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (0, "hello from wasm\n"),
+        "{}: {out:?}",
+        executor.name
+    );
+    let image = user.build_wasm_image(&guest("exit_with"), false);
+    let out = user.podman(&["run", "--rm", "--annotation", COMPAT, &image, "42"]);
+    assert_eq!(out.code, 42, "{}: {out:?}", executor.name);
+    let image = user.build_wasm_image(&guest("busy_loop"), false);
+    user.podman_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "spin",
+        "--annotation",
+        COMPAT,
+        &image,
+    ]);
+    wait_for_log("spin", "spinning\n", || {
+        user.podman_ok(&["logs", "spin"]).stdout
+    });
+    let begun = Instant::now();
+    user.podman_ok(&["stop", "spin"]);
+    let took = begun.elapsed();
+    assert!(
+        took < Duration::from_secs(3),
+        "{}: podman stop took {took:?}",
+        executor.name
+    );
+    user.podman_ok(&["rm", "spin"]);
+}
+
+mod each_executor {
+    use super::a_compat_wasm_image_runs_rootless as runs;
+    runw_integration::conformance!(runs);
 }

@@ -1,8 +1,9 @@
 //! A cgroup v2 node with the systemd cgroup driver, the default of current Kubernetes nodes,
 //! tested in a VM: `ci/vm/run` boots a Debian 12 image (systemd as init, cgroup v2 unified,
 //! containerd and podman from Debian; `ci/vm/image` builds it once and caches it outside the
-//! clone) under TCG, installs runw's .debs with dpkg and runs `vm_node` inside it. This test
-//! asserts every check of that suite passed.
+//! clone) under TCG, installs runw's .debs with dpkg and runs `vm_node` inside it: podman and
+//! containerd as root, and rootless podman as a lingering user in its systemd-delegated
+//! cgroups. This test asserts every check of that suite passed.
 //!
 //! Where the VM cannot boot (not root, no qemu-system-x86 or debootstrap, no .debs) the test
 //! prints a `SKIPPED:` line saying why and passes; with `CI=true` it fails instead.
@@ -13,10 +14,14 @@ use std::process::Command;
 
 /// Every check `vm_node` runs: each must report `PASS`, so a check that silently stopped
 /// running fails the test too.
-const CHECKS: [&str; 10] = [
+const CHECKS: [&str; 14] = [
     "cgroup2-systemd",
     "podman-native",
     "podman-wasm",
+    "rootless-systemd-user",
+    "rootless-podman-native",
+    "rootless-podman-wasm",
+    "rootless-podman-cgroupfs",
     "containerd-systemd-cgroup",
     "cri-wasm-pod-limits",
     "cri-native-pod-limits",

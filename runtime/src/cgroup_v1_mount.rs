@@ -17,6 +17,11 @@
 //! (libcgroups' v1 `Manager::get_subsystem_path`); in one it does not manage (`name=systemd`,
 //! `rdma`, `misc`) the container stays where runw is, which runw reads from its own
 //! `/proc/self/cgroup`, in its own PID namespace.
+//!
+//! A rootless runw there gives its containers no cgroup
+//! ([`crate::rootless::hide_undelegated_cgroups`]): their `cgroup` mount is an empty read-only
+//! tmpfs, since there is no cgroup of theirs to show (libcontainer's own cgroup2 mount fails
+//! there, the container's user namespace not owning the cgroup namespace).
 
 use std::path::{Path, PathBuf};
 
@@ -58,13 +63,25 @@ pub enum CgroupMountError {
 }
 
 /// Replaces each `cgroup` mount of `spec` with tmpfs and bind mounts of the cgroup
-/// `cgroup_path` (the container's `linux.cgroupsPath`) on a v1 or hybrid host. Returns
-/// whether anything was replaced.
+/// `cgroup_path` (the container's `linux.cgroupsPath`) on a v1 or hybrid host, or with an
+/// empty read-only tmpfs where a rootless runw hid the host's cgroups. Returns whether
+/// anything was replaced.
 pub fn rewrite(spec: &mut Spec, cgroup_path: &Path) -> Result<bool, CgroupMountError> {
     let Some(mounts) = spec.mounts().as_ref() else {
         return Ok(false);
     };
-    if !mounts.iter().any(is_cgroup) || !on_v1_host() {
+    if !mounts.iter().any(is_cgroup) {
+        return Ok(false);
+    }
+    if crate::rootless::cgroups_hidden() {
+        let empty = mounts
+            .iter()
+            .map(empty_when_cgroup)
+            .collect::<Result<_, _>>()?;
+        spec.set_mounts(Some(empty));
+        return Ok(true);
+    }
+    if !on_v1_host() {
         return Ok(false);
     }
     let me = Process::myself()?;
@@ -82,6 +99,19 @@ pub fn rewrite(spec: &mut Spec, cgroup_path: &Path) -> Result<bool, CgroupMountE
 
 fn is_cgroup(mount: &Mount) -> bool {
     mount.typ().as_deref() == Some("cgroup")
+}
+
+/// `mount`, or an empty read-only tmpfs in its place when it is a `cgroup` mount.
+fn empty_when_cgroup(mount: &Mount) -> Result<Mount, CgroupMountError> {
+    match is_cgroup(mount) {
+        true => build(
+            mount.destination(),
+            "tmpfs",
+            "tmpfs",
+            ["ro", "noexec", "nosuid", "nodev", "mode=755"].map(String::from),
+        ),
+        false => Ok(mount.clone()),
+    }
 }
 
 /// libcontainer takes the v1 path on these (an unknown setup fails later, in libcontainer).

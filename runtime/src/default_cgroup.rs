@@ -15,6 +15,8 @@ use oci_spec::runtime::Spec;
 #[derive(Debug, thiserror::Error)]
 pub enum DefaultCgroupError {
     #[error(transparent)]
+    Rootless(#[from] crate::rootless::RootlessError),
+    #[error(transparent)]
     CgroupMount(#[from] crate::cgroup_v1_mount::CgroupMountError),
     #[error("cannot write the shadow bundle {}: {source}", path.display())]
     Write {
@@ -61,6 +63,7 @@ impl BundleForBuild {
         let mut spec = spec.clone();
         let named = spec.linux().as_ref().and_then(|l| l.cgroups_path().clone());
         let cgroup_path = named.clone().unwrap_or_else(|| path_for(id, systemd));
+        crate::rootless::check_limits_have_a_cgroup(&spec, &cgroup_path, systemd)?;
         let remounted = crate::cgroup_v1_mount::rewrite(&mut spec, &cgroup_path)?;
         if named.is_some() && !remounted {
             return Ok(BundleForBuild {

@@ -20,6 +20,7 @@ mod init_cause;
 mod logging;
 mod mount_clone;
 mod oom_control;
+mod own_user_namespace;
 mod read_only_tree;
 mod rootless;
 mod state_root;
@@ -70,8 +71,18 @@ fn dispatch(opts: Opts) -> Result<u8> {
     // Every subcommand that works on containers resolves the state root first; a rootless
     // runw on a cgroup v1 host also leaves the host's cgroups behind then.
     let root = || {
-        crate::rootless::hide_undelegated_cgroups()?;
+        crate::rootless::hide_undelegated_cgroups(None)?;
         state_root::resolve(opts.global.root.clone())
+    };
+    // `exec` does so from where it may join the container (see `hide_undelegated_cgroups`).
+    let root_to_join = |id: &str| {
+        let root = state_root::resolve(opts.global.root.clone())?;
+        let pid = match crate::rootless::required()? {
+            true => state_root::load(&root, id)?.pid(),
+            false => None,
+        };
+        crate::rootless::hide_undelegated_cgroups(pid)?;
+        anyhow::Ok(root)
     };
     match opts.command {
         Command::Standard(cmd) => match *cmd {
@@ -83,7 +94,10 @@ fn dispatch(opts: Opts) -> Result<u8> {
         },
         Command::Common(cmd) => match *cmd {
             CommonCmd::Run(args) => return Ok(status_byte(run::run(args, &root()?, systemd)?)),
-            CommonCmd::Exec(args) => return Ok(status_byte(exec::exec(args, &root()?)?)),
+            CommonCmd::Exec(args) => {
+                let root = root_to_join(&args.container_id)?;
+                return Ok(status_byte(exec::exec(args, &root)?));
+            }
             CommonCmd::Events(args) => events::events(args, &root()?)?,
             CommonCmd::Features(args) => features::features(args)?,
             CommonCmd::List(args) => list::list(args, &root()?)?,

@@ -13,6 +13,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use nix::mount::{mount, MsFlags};
 use nix::sched::{unshare, CloneFlags};
+use nix::unistd::Pid;
+use oci_spec::runtime::Spec;
 
 /// Where the host's cgroup hierarchies are mounted.
 const CGROUP_ROOT: &str = "/sys/fs/cgroup";
@@ -28,9 +30,13 @@ pub fn cgroups_hidden() -> bool {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RootlessError {
+    #[error("rootless container with resource limits but no cgroup of its own: {} cannot be made (limits need a delegated cgroup: the systemd cgroup driver on cgroup v2)", path.display())]
+    LimitsWithoutCgroup { path: PathBuf },
     #[error("cannot read /proc/self/uid_map: {0}")]
     UidMap(std::io::Error),
-    #[error("rootless runw on a cgroup v1 host must run as root of a user namespace (as rootless podman runs it): cannot {step}: {errno}")]
+    #[error(transparent)]
+    UserNamespace(#[from] crate::own_user_namespace::OwnUserNamespaceError),
+    #[error("rootless runw on a cgroup v1 host cannot {step}: {errno}")]
     Cover {
         step: &'static str,
         errno: nix::Error,
@@ -104,12 +110,22 @@ pub fn state_root() -> Result<Option<PathBuf>, RootlessError> {
 /// cgroup, as runc and crun run it there. Nothing mounted here reaches the host or the
 /// caller (the mounts are slaves). Does nothing for root, and on a cgroup v2 host, where
 /// libcontainer's rootless v2 and systemd support apply as they are.
-pub fn hide_undelegated_cgroups() -> Result<(), RootlessError> {
+///
+/// A runw started by the user directly, in no user namespace, first enters one of its own
+/// ([`crate::own_user_namespace`]), which it needs to make those namespaces; when `joining`
+/// a container (`runw exec`, `joining` being its process), the container's own.
+pub fn hide_undelegated_cgroups(joining: Option<Pid>) -> Result<(), RootlessError> {
     if !required()? || on_unified_host() {
         return Ok(());
     }
     tracing::debug!("rootless on a cgroup v1 host: the container gets no cgroup");
     let cover = |step, errno| RootlessError::Cover { step, errno };
+    if !libcontainer::utils::is_in_new_userns().map_err(RootlessError::UidMap)? {
+        match joining {
+            Some(pid) => crate::own_user_namespace::join(pid)?,
+            None => crate::own_user_namespace::enter()?,
+        }
+    }
     unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWCGROUP)
         .map_err(|e| cover("make a mount and cgroup namespace", e))?;
     mount(
@@ -131,6 +147,53 @@ pub fn hide_undelegated_cgroups() -> Result<(), RootlessError> {
     .map_err(|e| cover("mount a read-only cgroup2 over /sys/fs/cgroup", e))?;
     CGROUPS_HIDDEN.store(true, Ordering::Relaxed);
     Ok(())
+}
+
+/// runc's rule for the resource limits of a rootless container: they need a cgroup of its
+/// own. Where this runw can make none (nothing delegated: a cgroup v1 host, or cgroup v2
+/// with the cgroupfs driver outside a subtree the user owns) it refuses the limits, naming
+/// the cgroup, rather than failing on the first limit file libcgroups 0.7 finds missing
+/// (whose "No such file or directory" podman reports as a command not found). The systemd
+/// driver asks the user's manager, which answers for itself.
+pub fn check_limits_have_a_cgroup(
+    spec: &Spec,
+    cgroup_path: &Path,
+    systemd: bool,
+) -> Result<(), RootlessError> {
+    if systemd || !has_limits(spec) || !required()? {
+        return Ok(());
+    }
+    let path = Path::new(CGROUP_ROOT).join(cgroup_path.strip_prefix("/").unwrap_or(cgroup_path));
+    match !cgroups_hidden() && may_create(&path) {
+        true => Ok(()),
+        false => Err(RootlessError::LimitsWithoutCgroup { path }),
+    }
+}
+
+/// True when `spec` limits memory, CPU, pids or anything through `unified`.
+fn has_limits(spec: &Spec) -> bool {
+    let Some(resources) = spec.linux().as_ref().and_then(|l| l.resources().as_ref()) else {
+        return false;
+    };
+    let memory = resources
+        .memory()
+        .as_ref()
+        .is_some_and(|m| m.limit().is_some() || m.swap().is_some() || m.reservation().is_some());
+    let cpu = resources
+        .cpu()
+        .as_ref()
+        .is_some_and(|c| c.quota().is_some() || c.shares().is_some() || c.cpus().is_some());
+    let pids = resources.pids().as_ref().is_some_and(|p| p.limit() > 0);
+    let unified = resources.unified().as_ref().is_some_and(|u| !u.is_empty());
+    memory || cpu || pids || unified
+}
+
+/// True when cgroup directory `path` exists or its nearest existing ancestor is writable.
+fn may_create(path: &Path) -> bool {
+    let Some(existing) = path.ancestors().find(|p| p.exists()) else {
+        return false;
+    };
+    existing == path || nix::unistd::access(existing, nix::unistd::AccessFlags::W_OK).is_ok()
 }
 
 fn on_unified_host() -> bool {

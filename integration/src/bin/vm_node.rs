@@ -1,10 +1,14 @@
 //! The cgroup v2 node suite, run inside the VM `ci/vm/run` boots (systemd as init, the unified
 //! cgroup v2 hierarchy, runw installed from its .debs): podman and containerd's CRI drive the
-//! installed runw with the systemd cgroup driver, as on a current Kubernetes node. Prints one
+//! installed runw with the systemd cgroup driver, as on a current Kubernetes node, and an
+//! unprivileged user's rootless podman drives it in the user's delegated cgroups. Prints one
 //! `PASS name` or `FAIL name` line per check (integration/tests/vm.rs asserts them) and exits
 //! non-zero if any failed. Needs `RUNW_BIN` and `CARGO_TARGET_DIR` (the test guests).
 // A test program: a panic is a failed check, reported as such.
 #![allow(clippy::unwrap_used)]
+
+#[path = "vm_node/rootless.rs"]
+mod rootless;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -24,6 +28,11 @@ fn main() {
     report.check("cgroup2-systemd", host);
     report.check("podman-native", podman_native);
     report.check("podman-wasm", podman_wasm);
+    if let Some(user) = report.check("rootless-systemd-user", rootless::User::start) {
+        report.check("rootless-podman-native", || user.native());
+        report.check("rootless-podman-wasm", || user.wasm());
+        report.check("rootless-podman-cgroupfs", || user.cgroupfs());
+    }
     if let Some(node) = report.check("containerd-systemd-cgroup", Node::start) {
         let node = std::cell::RefCell::new(node);
         report.check("cri-wasm-pod-limits", || node.borrow_mut().wasm_pod());

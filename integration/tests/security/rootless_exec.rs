@@ -6,9 +6,11 @@
 //! reopen that descriptor for writing. Both of runw's routes are attacked: the read-only
 //! mount clone (runw is root of rootless podman's user namespace, so it may clone), and the
 //! sealed copy runw execs where it may not clone (here: a mount below the executor's directory, locked into the
-//! user namespace).
+//! user namespace); and the mount clone again where the user runs runw directly, without
+//! podman (runw in a user namespace of its own).
 
 use std::path::Path;
+use std::process::Stdio;
 
 use runw_integration::bundle::guest;
 use runw_integration::exe_rewrite::ATTACK;
@@ -18,12 +20,7 @@ use runw_integration::rootless::{RootlessUser, IMAGE};
 /// shell printed, after checking the user's executor is unchanged.
 fn attack_own_executor(user: &RootlessUser, dir: &Path) -> String {
     let runw = user.install_own_runw(dir);
-    let executor = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.to_string_lossy().ends_with("-exec"))
-        .unwrap();
+    let executor = own_executor(dir);
     let before = std::fs::read(&executor).unwrap();
     let image = "localhost/runw-cve-rootless:latest";
     let containerfile =
@@ -78,4 +75,68 @@ fn a_rootless_container_cannot_rewrite_its_users_executor_through_the_sealed_cop
     let said = attack_own_executor(&user, &dir);
     assert!(said.contains("exe: /memfd:runw-executor"), "{said}");
     assert!(said.contains("Operation not permitted"), "{said}");
+}
+
+/// The attack on a container the user runs with its own runw directly, with no podman
+/// (`runw spec --rootless`, then `runw create`/`start`/`exec`): runw works in a user
+/// namespace of its own, whose mount namespace it may clone from.
+#[test]
+fn a_container_the_user_runs_directly_cannot_rewrite_its_users_executor() {
+    let user = RootlessUser::create();
+    let dir = user.home.join("bin");
+    let runw = user.install_own_runw(&dir);
+    let executor = own_executor(&dir);
+    let before = std::fs::read(&executor).unwrap();
+    let busybox = runw_integration::Bundle::new(&["true"]);
+    let rootfs = busybox.rootfs();
+    std::fs::copy(guest("busy_loop"), rootfs.join("busy.wasm")).unwrap();
+    let smart = ("module.wasm.image/variant", "compat-smart");
+    let bundle = user.spec_rootless_bundle("cve", &rootfs, &[smart]);
+    let config = bundle.join("config.json");
+    let mut spec: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    spec["process"]["args"] = serde_json::json!(["sleep", "1000"]);
+    std::fs::write(&config, serde_json::to_vec_pretty(&spec).unwrap()).unwrap();
+    let quiet = |args: &[&str]| {
+        let status = user
+            .runw_in(&runw, &bundle, args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "runw {args:?} as the user failed");
+    };
+    quiet(&["create", "cve"]);
+    quiet(&["start", "cve"]);
+    quiet(&["exec", "--detach", "cve", "/busy.wasm"]);
+    let out = user
+        .runw_in(&runw, &bundle, &["exec", "cve", "sh", "-c", ATTACK])
+        .output()
+        .unwrap();
+    let _ = user
+        .runw_in(&runw, &bundle, &["delete", "--force", "cve"])
+        .output();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{said}");
+    assert!(!said.contains("WROTE"), "the executor was written: {said}");
+    assert_eq!(
+        std::fs::read(&executor).unwrap(),
+        before,
+        "the user's executor was modified"
+    );
+    assert!(said.contains("Read-only file system"), "{said}");
+}
+
+/// The executor in `dir` ([`RootlessUser::install_own_runw`] put one there).
+fn own_executor(dir: &Path) -> std::path::PathBuf {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with("-exec"))
+        .unwrap()
 }

@@ -12,7 +12,10 @@
 //! 5. limits: address space (the node-wide bound, for pods without a memory limit), output
 //!    size, no core dumps, few descriptors;
 //! 6. no capabilities (bounding set emptied), uid and gid `nobody`, no supplementary groups
-//!    (and the parent-death signal again: the change of credentials cleared it);
+//!    (and the parent-death signal again: the change of credentials cleared it); a rootless
+//!    runw in a user namespace of its own ([`crate::own_user_namespace::entered`]) maps no
+//!    other id than the user's, so there the compiler keeps the user's ids and groups, and
+//!    loses its capabilities at exec (its uid is not 0 there);
 //! 7. no new privileges, and a seccomp filter ([`super::seccomp_filter`]): no processes, no
 //!    exec, no sockets, no mounts;
 //! 8. every other descriptor closed at exec.
@@ -86,6 +89,7 @@ pub fn run(jail: &Jail) -> Result<(), JailError> {
         envp: &envp,
         filter: &filter,
         stderr: stderr_write.as_raw_fd(),
+        keep_ids: crate::own_user_namespace::entered(),
     };
     // SAFETY: runw is single-threaded here; the child only runs `child`, which makes raw
     // syscalls on the prepared values and ends in exec or `_exit`.
@@ -183,6 +187,8 @@ struct Prepared<'a> {
     envp: &'a [*const libc::c_char],
     filter: &'a [libc::sock_filter],
     stderr: RawFd,
+    /// Keep the user's ids: `nobody` is not mapped ([`crate::own_user_namespace::entered`]).
+    keep_ids: bool,
 }
 
 /// The child between fork and exec. Never returns.
@@ -274,9 +280,10 @@ unsafe fn child(p: &Prepared) -> ! {
             libc::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0);
         }
         let ok = libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == 0
-            && libc::setgroups(0, std::ptr::null()) == 0
-            && libc::setresgid(NOBODY, NOBODY, NOBODY) == 0
-            && libc::setresuid(NOBODY, NOBODY, NOBODY) == 0
+            && (p.keep_ids
+                || libc::setgroups(0, std::ptr::null()) == 0
+                    && libc::setresgid(NOBODY, NOBODY, NOBODY) == 0
+                    && libc::setresuid(NOBODY, NOBODY, NOBODY) == 0)
             && libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
             // A change of credentials clears the parent-death signal: set it again.
             && libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) == 0
