@@ -220,3 +220,37 @@ fn wasm_container(runw: &Runw) -> (Bundle, String) {
     runw.run_detached(&bundle, &id);
     (bundle, id)
 }
+
+/// A container with a user namespace of its own, its root an unprivileged host user (as
+/// podman `--userns` and Kubernetes `hostUsers: false` make it): an exec'd process runs in
+/// that namespace or not at all, never as the host's root. libcontainer 0.7 alone joins every
+/// namespace but that one, so the process ran with uid map `0 0 4294967295`.
+#[test]
+fn exec_never_runs_outside_the_containers_user_namespace() {
+    use std::os::unix::fs::PermissionsExt;
+    let runw = Runw::new();
+    let mut bundle = Bundle::new(&["sleep", "1000"]);
+    bundle.edit(|c| {
+        let namespaces = c["linux"]["namespaces"].as_array_mut().unwrap();
+        namespaces.push(json!({"type": "user"}));
+        let map = json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
+        c["linux"]["uidMappings"] = map.clone();
+        c["linux"]["gidMappings"] = map;
+    });
+    // The container's root, host uid 200000, must reach its rootfs.
+    std::fs::set_permissions(bundle.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let id = unique_id("userns");
+    runw.run_detached(&bundle, &id);
+    let state: serde_json::Value = serde_json::from_str(&runw.ok(["state", &id]).stdout).unwrap();
+    let words = |map: &str| map.split_whitespace().map(String::from).collect::<Vec<_>>();
+    let init_map = std::fs::read_to_string(format!("/proc/{}/uid_map", state["pid"])).unwrap();
+    assert_eq!(words(&init_map), ["0", "200000", "65536"]);
+
+    let out = runw.run(["exec", &id, "cat", "/proc/self/uid_map"]);
+    remove(&runw, &bundle, &id);
+    if out.code == 0 {
+        assert_eq!(words(&out.stdout), words(&init_map), "{out:?}");
+    } else {
+        out.assert_one_line_error("it has a user namespace of its own");
+    }
+}

@@ -23,6 +23,7 @@ use crate::workload::RunwExecutor;
 pub fn exec(args: Exec, root: &Path) -> Result<i32> {
     // Fail early, naming the id, if there is no such container.
     let container = state_root::load(root, &args.container_id)?;
+    refuse_outside_its_user_namespace(&container)?;
     crate::default_cgroup::cover_config_for_exec(&container)?;
     let config = container.bundle().join("config.json");
     let spec = Spec::load(&config).with_context(|| format!("cannot read {}", config.display()))?;
@@ -56,6 +57,33 @@ pub fn exec(args: Exec, root: &Path) -> Result<i32> {
         )
     })?;
     Ok(exit_code(status))
+}
+
+/// Refuses to exec in a container whose init is in another user namespace than this runw.
+/// libcontainer 0.7's tenant builder joins every namespace of the container but the user
+/// namespace (`NAMESPACE_TYPES` in `container/tenant_builder.rs`): as root, the process would
+/// run as the host's root, with its capabilities in the host's user namespace, inside a
+/// container whose root is an unprivileged host user (podman `--userns`, Kubernetes
+/// `hostUsers: false`). A rootless runw joins the namespace before it gets here (see
+/// `rootless::hide_undelegated_cgroups`), so this holds only where joining is not done yet.
+fn refuse_outside_its_user_namespace(container: &Container) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let Some(pid) = container.pid() else {
+        return Ok(());
+    };
+    // A container that is not running has no namespace to read: libcontainer says so below.
+    let Ok(theirs) = std::fs::metadata(format!("/proc/{pid}/ns/user")) else {
+        return Ok(());
+    };
+    let ours =
+        std::fs::metadata("/proc/self/ns/user").context("cannot read runw's own user namespace")?;
+    if (theirs.dev(), theirs.ino()) != (ours.dev(), ours.ino()) {
+        anyhow::bail!(
+            "cannot exec in container {:?}: it has a user namespace of its own, which runw cannot yet join for an exec'd process (it would run as the host's root)",
+            container.id()
+        );
+    }
+    Ok(())
 }
 
 /// The exec'd process as a process.json in the container's state dir, the one form in
