@@ -3,9 +3,11 @@
 //! An executor starts with the guest's environment as its own (see [`crate::task`]). Once
 //! the task is read, the process needs none of it, but the engines' libraries read the
 //! process environment: tokio sizes its thread pools from `TOKIO_WORKER_THREADS` (and panics
-//! on a value it cannot parse), Rust's runtime reads `RUST_BACKTRACE`, glibc's allocator its
-//! `MALLOC_*` settings. A variable meant for the guest must not change or crash its engine,
-//! so [`set`] replaces the environment with exactly what the engine is meant to see.
+//! on a value it cannot parse), Rust's runtime reads `RUST_BACKTRACE` when it panics. A
+//! variable meant for the guest must not change or crash its engine, so [`set`] replaces the
+//! environment with exactly what the engine is meant to see. (What glibc reads before `main`,
+//! `GLIBC_TUNABLES` and `MALLOC_*`, it has read already: the pod's author sets those for the
+//! container's own process, as for any Linux container.)
 
 /// Worker threads of the engine's I/O runtime for a command guest (WASI preview 1 or
 /// `wasi:cli/run`). The guest runs on the main thread and its host calls block there; the
