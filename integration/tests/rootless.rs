@@ -115,6 +115,21 @@ fn exec_runs_in_a_running_container_with_its_exit_code() {
 #[test]
 fn stop_ends_a_wasm_container_promptly_and_a_native_one_with_sigkill() {
     let user = RootlessUser::create();
+    let took = spin_then_stop(&user);
+    assert!(took < Duration::from_secs(3), "podman stop took {took:?}");
+    let state = user.podman_ok(&["inspect", "--format", "{{.State.ExitCode}}", "spin"]);
+    assert_eq!(state.stdout.trim(), "143");
+    // busybox sleep as PID 1 ignores SIGTERM: podman sends SIGKILL after the timeout.
+    user.podman_ok(&["run", "-d", "--name", "sleeper", IMAGE, "sleep", "1000"]);
+    user.podman_ok(&["stop", "--time", "1", "sleeper"]);
+    let state = user.podman_ok(&["inspect", "--format", "{{.State.ExitCode}}", "sleeper"]);
+    assert_eq!(state.stdout.trim(), "137");
+    user.podman_ok(&["rm", "spin", "sleeper"]);
+}
+
+/// Runs a busy wasm container `spin` (the compat annotation on the command line) until it
+/// spins, then `podman stop`s it; returns how long the stop took.
+fn spin_then_stop(user: &RootlessUser) -> Duration {
     let image = user.build_wasm_image(&guest("busy_loop"), false);
     user.podman_ok(&[
         "run",
@@ -130,16 +145,7 @@ fn stop_ends_a_wasm_container_promptly_and_a_native_one_with_sigkill() {
     });
     let begun = Instant::now();
     user.podman_ok(&["stop", "spin"]);
-    let took = begun.elapsed();
-    assert!(took < Duration::from_secs(3), "podman stop took {took:?}");
-    let state = user.podman_ok(&["inspect", "--format", "{{.State.ExitCode}}", "spin"]);
-    assert_eq!(state.stdout.trim(), "143");
-    // busybox sleep as PID 1 ignores SIGTERM: podman sends SIGKILL after the timeout.
-    user.podman_ok(&["run", "-d", "--name", "sleeper", IMAGE, "sleep", "1000"]);
-    user.podman_ok(&["stop", "--time", "1", "sleeper"]);
-    let state = user.podman_ok(&["inspect", "--format", "{{.State.ExitCode}}", "sleeper"]);
-    assert_eq!(state.stdout.trim(), "137");
-    user.podman_ok(&["rm", "spin", "sleeper"]);
+    begun.elapsed()
 }
 
 #[test]
@@ -339,22 +345,7 @@ fn a_compat_wasm_image_runs_rootless(executor: &runw_integration::Executor) {
     let image = user.build_wasm_image(&guest("exit_with"), false);
     let out = user.podman(&["run", "--rm", "--annotation", COMPAT, &image, "42"]);
     assert_eq!(out.code, 42, "{}: {out:?}", executor.name);
-    let image = user.build_wasm_image(&guest("busy_loop"), false);
-    user.podman_ok(&[
-        "run",
-        "-d",
-        "--name",
-        "spin",
-        "--annotation",
-        COMPAT,
-        &image,
-    ]);
-    wait_for_log("spin", "spinning\n", || {
-        user.podman_ok(&["logs", "spin"]).stdout
-    });
-    let begun = Instant::now();
-    user.podman_ok(&["stop", "spin"]);
-    let took = begun.elapsed();
+    let took = spin_then_stop(&user);
     assert!(
         took < Duration::from_secs(3),
         "{}: podman stop took {took:?}",

@@ -223,6 +223,24 @@ impl User {
             .unwrap_or_default()
     }
 
+    /// `podman stop` (with `stop_flags`) container `name`, whose scope is `scope`: its exit
+    /// code is `code`; then `podman rm`, after which neither its scope nor any other is left.
+    fn stop_and_remove(&self, name: &str, scope: &Path, stop_flags: &[&str], code: &str) {
+        self.ok("systemd", &[&["stop"][..], stop_flags, &[name]].concat());
+        let out = self.ok(
+            "systemd",
+            &["inspect", "--format", "{{.State.ExitCode}}", name],
+        );
+        assert_eq!(out.stdout.trim(), code, "exit code after stop");
+        self.ok("systemd", &["rm", name]);
+        assert!(
+            !scope.exists(),
+            "{} is left after podman rm",
+            scope.display()
+        );
+        assert_eq!(self.container_scopes(), Vec::<String>::new(), "scopes left");
+    }
+
     /// A native container: the limits seen from inside (its own cgroup namespace) and in
     /// its scope, exit codes, `podman exec`, `podman stop` and `rm` (no scope left).
     pub fn native(&self) -> String {
@@ -253,19 +271,7 @@ impl User {
         );
         assert_eq!((out.code, out.stdout.as_str()), (3, "in exec\n"), "{out:?}");
         // busybox sleep as PID 1 ignores SIGTERM: podman kills it after the timeout.
-        self.ok("systemd", &["stop", "--time", "1", name]);
-        let code = self.ok(
-            "systemd",
-            &["inspect", "--format", "{{.State.ExitCode}}", name],
-        );
-        assert_eq!(code.stdout.trim(), "137", "exit code after stop");
-        self.ok("systemd", &["rm", name]);
-        assert!(
-            !scope.exists(),
-            "{} is left after podman rm",
-            scope.display()
-        );
-        assert_eq!(self.container_scopes(), Vec::<String>::new(), "scopes left");
+        self.stop_and_remove(name, &scope, &["--time", "1"], "137");
         scope.file_name().unwrap().to_string_lossy().into_owned()
     }
 
@@ -297,19 +303,7 @@ impl User {
             self.ok("systemd", &["logs", name]).stdout
         });
         let scope = self.limited_scope(name);
-        self.ok("systemd", &["stop", name]);
-        let code = self.ok(
-            "systemd",
-            &["inspect", "--format", "{{.State.ExitCode}}", name],
-        );
-        assert_eq!(code.stdout.trim(), "143", "exit code after stop");
-        self.ok("systemd", &["rm", name]);
-        assert!(
-            !scope.exists(),
-            "{} is left after podman rm",
-            scope.display()
-        );
-        assert_eq!(self.container_scopes(), Vec::<String>::new(), "scopes left");
+        self.stop_and_remove(name, &scope, &[], "143");
         "hello, 42, limits in its scope, stop 143".into()
     }
 
