@@ -185,59 +185,21 @@ fn name_this_process(name: &str) {
     unsafe { libc::prctl(libc::PR_SET_NAME, comm.as_ptr(), 0, 0, 0) };
 }
 
-/// The module on stdin: mapped when stdin is a file (runw hands over a sealed memfd, so
-/// the module is not copied again), read otherwise.
-fn module_from_stdin() -> std::io::Result<StdinModule> {
-    use std::os::fd::AsRawFd;
-    let stdin = std::io::stdin();
-    let meta = File::from(stdin.as_fd().try_clone_to_owned()?).metadata()?;
+/// The module on stdin, until the process exits: mapped when stdin is a file (runw hands
+/// over a memfd sealed against writes and resizing, so the module is not copied again),
+/// read otherwise.
+fn module_from_stdin() -> std::io::Result<&'static [u8]> {
+    let stdin = File::from(std::io::stdin().as_fd().try_clone_to_owned()?);
+    let meta = stdin.metadata()?;
     let len = usize::try_from(meta.len()).map_err(std::io::Error::other)?;
     if meta.is_file() && len > 0 {
-        // SAFETY: a private read-only mapping of stdin's whole length; the memfd runw hands
-        // over is sealed against writes and resizing, so the bytes cannot change under it.
-        let addr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ,
-                libc::MAP_PRIVATE,
-                stdin.as_raw_fd(),
-                0,
-            )
-        };
-        if addr != libc::MAP_FAILED {
-            return Ok(StdinModule::Mapped { addr, len });
+        if let Some(bytes) = crate::precompiled::map(&stdin, 0, len) {
+            return Ok(bytes);
         }
     }
     let mut wasm = Vec::new();
     std::io::stdin().read_to_end(&mut wasm)?;
-    Ok(StdinModule::Read(wasm))
-}
-
-enum StdinModule {
-    Mapped { addr: *mut libc::c_void, len: usize },
-    Read(Vec<u8>),
-}
-
-impl StdinModule {
-    fn bytes(&self) -> &[u8] {
-        match self {
-            // SAFETY: `addr` maps `len` readable bytes until this value drops.
-            StdinModule::Mapped { addr, len } => unsafe {
-                std::slice::from_raw_parts(addr.cast::<u8>(), *len)
-            },
-            StdinModule::Read(bytes) => bytes,
-        }
-    }
-}
-
-impl Drop for StdinModule {
-    fn drop(&mut self) {
-        if let StdinModule::Mapped { addr, len } = self {
-            // SAFETY: unmaps exactly the mapping this value owns.
-            unsafe { libc::munmap(*addr, *len) };
-        }
-    }
+    Ok(Vec::leak(wasm))
 }
 
 /// `wasmtime-exec 0.1.0 (wasmtime 48.0.0)`: what `runw --version` shows of its executor.
@@ -282,14 +244,14 @@ fn precompile(name: &str, engine: &impl Engine) -> ExitCode {
             return ExitCode::from(exit_code::LOAD_FAILED);
         }
     };
-    let program = match judge(name, engine, Some(wasm.bytes()), Path::new("-")) {
+    let program = match judge(name, engine, Some(wasm), Path::new("-")) {
         Ok(program) => program,
         Err(err) => {
             eprintln!("{name}: cannot compile the module: {err}");
             return ExitCode::from(exit_code::LOAD_FAILED);
         }
     };
-    let artifact = match engine.precompile(wasm.bytes(), program) {
+    let artifact = match engine.precompile(wasm, program) {
         Ok(artifact) => artifact,
         Err(err) => {
             eprintln!("{name}: cannot compile the module: {err}");

@@ -65,8 +65,10 @@ fn page_size() -> u64 {
 }
 
 /// `len` bytes of `file` from page-aligned `offset`, mapped private and read-only until the
-/// process exits; `None` if the kernel refuses.
-fn map(file: &File, offset: u64, len: usize) -> Option<&'static [u8]> {
+/// process exits; `None` if the kernel refuses. The caller guarantees that the file does not
+/// change while the process runs (a cache entry is never written in place; the module
+/// runw hands `--precompile` is a sealed memfd).
+pub(crate) fn map(file: &File, offset: u64, len: usize) -> Option<&'static [u8]> {
     let offset = libc::off_t::try_from(offset).ok()?;
     // SAFETY: a new private read-only mapping of `len` bytes of an open file at a
     // page-aligned offset; the result is checked, and the mapping is never unmapped, so the
@@ -85,7 +87,7 @@ fn map(file: &File, offset: u64, len: usize) -> Option<&'static [u8]> {
         return None;
     }
     // SAFETY: `addr` maps `len` readable bytes, for ever (see above). The file is not
-    // written while mapped (see `Precompiled::load`).
+    // written while mapped (the caller's guarantee, above).
     Some(unsafe { std::slice::from_raw_parts(addr.cast::<u8>(), len) })
 }
 
