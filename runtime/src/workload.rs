@@ -19,7 +19,7 @@ use libcontainer::workload::{Executor, ExecutorError, ExecutorValidationError};
 use oci_spec::runtime::Spec;
 use runw_shared::Task;
 
-use crate::compile_cache::{CompileCache, Lookup};
+use crate::compile_cache::{CompileCache, Lookup, PendingLookup};
 use crate::exec_seccomp::{ExecSeccomp, ExecSeccompError};
 use crate::executor_binary;
 use crate::wasm::annotations::{self, Handler};
@@ -290,7 +290,7 @@ fn missing_program(spec: &Spec) -> Option<String> {
 /// runw's side of a wasm container's compile cache: the artifact to hand over once the
 /// container exists.
 pub struct PendingArtifact {
-    lookup: Lookup,
+    lookup: PendingLookup,
     executor: Arc<executor_binary::ExecutorBinary>,
     sender: artifact_channel::Sender,
 }
@@ -349,9 +349,13 @@ impl PendingArtifact {
     /// after compiling a miss inside that container's cgroups. Runs after the container
     /// exists and before `create` returns; a failure is logged and the executor compiles.
     pub fn deliver(self, container_pid: i32) {
-        let artifact = match self.lookup {
-            Lookup::Hit(artifact) => Some(artifact),
-            Lookup::Miss(miss) => {
+        let artifact = match self.lookup.finish() {
+            Err(err) => {
+                tracing::warn!("compile cache: {err}");
+                None
+            }
+            Ok(Lookup::Hit(artifact)) => Some(artifact),
+            Ok(Lookup::Miss(miss)) => {
                 tracing::debug!("compile cache: miss, compiling in the container's cgroups");
                 match miss.compile(&self.executor, container_pid) {
                     Ok(artifact) => artifact,

@@ -1,8 +1,9 @@
 //! runw's compile cache: modules compiled once per node, not once per container start.
 //!
-//! Before a wasm container exists, runw (on the host) opens the entrypoint module and looks up
-//! the artifact its executor made of that module ([`CompileCache::lookup`]). A miss is
-//! compiled once the container exists ([`Miss::compile`]): the executor's `--precompile`
+//! Before a wasm container exists, runw (on the host) opens the entrypoint module and starts
+//! looking up the artifact its executor made of that module ([`CompileCache::lookup`]); the
+//! module is hashed aside while the container is built, and the lookup ends once the container
+//! exists ([`PendingLookup::finish`]). A miss is compiled once the container exists ([`Miss::compile`]): the executor's `--precompile`
 //! mode runs jailed ([`jail`]), inside the container's own cgroups, so the pod's memory and
 //! CPU limits bound it, within a timeout and a node-wide number of compiles at once
 //! ([`settings`]). The artifact reaches the executor in the container as a descriptor
@@ -107,6 +108,17 @@ pub enum Lookup {
     Miss(Miss),
 }
 
+/// A lookup whose module digest is being computed ([`CompileCache::lookup`]).
+pub struct PendingLookup {
+    layout: layout::Layout,
+    engine: String,
+    secret: secret::Secret,
+    module: File,
+    digesting: module_source::Digesting,
+    limits: CompileLimits,
+    max_bytes: u64,
+}
+
 /// A module to compile for the cache.
 pub struct Miss {
     layout: layout::Layout,
@@ -133,15 +145,17 @@ impl CompileCache {
         self.settings.max_bytes
     }
 
-    /// What the cache has of the module `open_module` opens (a regular file, read on the
-    /// host), as `executor` compiles it; `None` for an executor whose engine has no compiled
-    /// form (an interpreter: the module is then not opened at all) or when there is no
-    /// module to read.
+    /// Begins looking up what the cache has of the module `open_module` opens (a regular
+    /// file, read on the host), as `executor` compiles it: the module's digest is computed
+    /// aside while runw builds the container ([`module_source::Digesting`]), and
+    /// [`PendingLookup::finish`] says what the cache has. `None` for an executor whose engine
+    /// has no compiled form (an interpreter: the module is then not opened at all) or when
+    /// there is no module to read. Call only while runw is single-threaded.
     pub fn lookup(
         &self,
         executor: &ExecutorBinary,
         open_module: impl FnOnce() -> Option<File>,
-    ) -> Result<Option<Lookup>, CacheError> {
+    ) -> Result<Option<PendingLookup>, CacheError> {
         let layout = layout::Layout::open(&self.settings.dir)?;
         // What a killed runw left goes at the next start (two directory reads when empty).
         layout.sweep();
@@ -151,30 +165,17 @@ impl CompileCache {
         let Some(module) = open_module() else {
             return Ok(None);
         };
-        let (module_digest, module_identity) = module_source::digest(&module)
-            .map_err(|e| CacheError::Module(format!("cannot read the module: {e}")))?;
+        let digesting = module_source::Digesting::start(&module);
         let secret = secret::load_or_create(&layout)?;
-        let key = key::Key::new(&module_digest, &engine);
-        if let Some(fd) = entry::open_verified(&layout, &key, &secret)? {
-            layout.touch(&key);
-            tracing::debug!(key = %key.name(), "compile cache: hit");
-            return Ok(Some(Lookup::Hit(Artifact {
-                fd,
-                module_digest,
-                module_identity,
-            })));
-        }
-        let (limits, max_bytes) = (self.settings.limits.clone(), self.settings.max_bytes);
-        Ok(Some(Lookup::Miss(Miss {
+        Ok(Some(PendingLookup {
             layout,
-            key,
+            engine,
             secret,
             module,
-            module_digest,
-            module_identity,
-            limits,
-            max_bytes,
-        })))
+            digesting,
+            limits: self.settings.limits.clone(),
+            max_bytes: self.settings.max_bytes,
+        }))
     }
 
     /// What the cache holds now.
@@ -185,6 +186,45 @@ impl CompileCache {
     /// Removes every entry, memo and temporary file (the secret stays).
     pub fn clear(&self) -> Result<Usage, CacheError> {
         layout::clear(&self.settings.dir)
+    }
+}
+
+impl PendingLookup {
+    /// What the cache has for the module: an entry made from exactly the bytes hashed, or a
+    /// miss to compile.
+    pub fn finish(self) -> Result<Lookup, CacheError> {
+        let PendingLookup {
+            layout,
+            engine,
+            secret,
+            module,
+            digesting,
+            limits,
+            max_bytes,
+        } = self;
+        let (module_digest, module_identity) = digesting
+            .finish()
+            .map_err(|e| CacheError::Module(format!("cannot read the module: {e}")))?;
+        let key = key::Key::new(&module_digest, &engine);
+        if let Some(fd) = entry::open_verified(&layout, &key, &secret)? {
+            layout.touch(&key);
+            tracing::debug!(key = %key.name(), "compile cache: hit");
+            return Ok(Lookup::Hit(Artifact {
+                fd,
+                module_digest,
+                module_identity,
+            }));
+        }
+        Ok(Lookup::Miss(Miss {
+            layout,
+            key,
+            secret,
+            module,
+            module_digest,
+            module_identity,
+            limits,
+            max_bytes,
+        }))
     }
 }
 

@@ -1,11 +1,12 @@
-//! The module as the compile cache reads it on the host: its digest, streamed, and for a
+//! The module as the compile cache reads it on the host: its digest, streamed (computed
+//! aside, in a forked child, while runw builds the container: [`Digesting`]), and for a
 //! compile a sealed in-memory snapshot, so that what is compiled is exactly what was hashed
 //! even if the file changes meanwhile (a writable volume), and so that the compiler maps it
 //! rather than runw and the compiler each holding a copy.
 
 use std::fs::File;
-use std::io::Write;
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::FileExt;
 use std::time::SystemTime;
 
@@ -27,6 +28,136 @@ pub fn digest(file: &File) -> std::io::Result<(String, Option<String>)> {
     let identity = file_identity(&after);
     let vouches = identity == file_identity(&before) && settled::before(&after, began);
     Ok((digest, vouches.then_some(identity)))
+}
+
+/// A [`digest`] being computed by a child of runw while runw goes on building the container,
+/// which needs no digest until the artifact is handed over: on a node with a core to spare,
+/// hashing a module of many megabytes then costs a start nothing. The child is forked while
+/// runw is single-threaded, only reads the module and writes one line to a pipe, and dies
+/// with runw; [`Digesting::finish`] reaps it, and so does dropping an unfinished one.
+pub enum Digesting {
+    Aside(Child),
+    /// Computed in runw itself (the fork failed).
+    Done(std::io::Result<(String, Option<String>)>),
+}
+
+/// The child computing a digest, killed and reaped on drop unless already reaped.
+pub struct Child {
+    pid: libc::pid_t,
+    pipe: File,
+    reaped: bool,
+}
+
+/// What the child writes: `DIGEST IDENTITY` (`-` for none) on success, `!ERROR` on failure.
+const FAILED: char = '!';
+
+impl Digesting {
+    /// Starts computing [`digest`] of `file` aside. Call only while runw is single-threaded.
+    pub fn start(file: &File) -> Digesting {
+        let Ok((read, write)) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC) else {
+            return Digesting::Done(digest(file));
+        };
+        let parent = std::process::id() as libc::pid_t;
+        // SAFETY: runw is single-threaded here (the container is not built yet), so the
+        // child is a whole copy of it; it runs only `child`, which ends in `_exit`.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            // SAFETY: in the forked child, as `child` requires.
+            unsafe { child(file, write.as_raw_fd(), parent) }
+        }
+        drop(write);
+        if pid < 0 {
+            return Digesting::Done(digest(file));
+        }
+        Digesting::Aside(Child {
+            pid,
+            pipe: File::from(read),
+            reaped: false,
+        })
+    }
+
+    /// The digest and the identity that vouches for it, once computed.
+    pub fn finish(self) -> std::io::Result<(String, Option<String>)> {
+        let mut child = match self {
+            Digesting::Done(result) => return result,
+            Digesting::Aside(child) => child,
+        };
+        let mut line = String::new();
+        let read = child.pipe.read_to_string(&mut line);
+        let exited = child.reap();
+        read?;
+        parse(&line).unwrap_or_else(|| {
+            Err(std::io::Error::other(match exited {
+                Some(code) => format!("the digest's child exited with status {code} and no digest"),
+                None => "the digest's child was killed".to_owned(),
+            }))
+        })
+    }
+}
+
+impl Child {
+    /// Waits for the child; its exit status, `None` when a signal ended it.
+    fn reap(&mut self) -> Option<i32> {
+        self.reaped = true;
+        let mut status = 0;
+        loop {
+            // SAFETY: waits for our own child, writing its status into a local.
+            let rc = unsafe { libc::waitpid(self.pid, &mut status, 0) };
+            if rc == self.pid {
+                return libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+            }
+            if rc < 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+                return None;
+            }
+        }
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        if !self.reaped {
+            // SAFETY: `pid` is our child, not yet reaped.
+            unsafe { libc::kill(self.pid, libc::SIGKILL) };
+            self.reap();
+        }
+    }
+}
+
+/// The forked child: [`digest`] of `file`, one line to `pipe`, exit.
+///
+/// # Safety
+/// Call only in a child forked from a single-threaded runw; it never returns.
+unsafe fn child(file: &File, pipe: std::os::fd::RawFd, parent: libc::pid_t) -> ! {
+    // SAFETY: prctl with an integer option and signal; getppid reads our parent's pid.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        if libc::getppid() != parent {
+            libc::_exit(1);
+        }
+    }
+    let line = match digest(file) {
+        Ok((digest, identity)) => format!("{digest} {}", identity.as_deref().unwrap_or("-")),
+        Err(err) => format!("{FAILED}{err}"),
+    };
+    // SAFETY: `pipe` is the write end this child owns; the File is never dropped, the
+    // process ends in `_exit` without running destructors or flushing runw's buffers.
+    let mut out = std::mem::ManuallyDrop::new(unsafe { File::from_raw_fd(pipe) });
+    let code = i32::from(out.write_all(line.as_bytes()).is_err());
+    // SAFETY: ends the child at once.
+    unsafe { libc::_exit(code) }
+}
+
+/// The child's line, as [`digest`]'s result; `None` when it is not one.
+fn parse(line: &str) -> Option<std::io::Result<(String, Option<String>)>> {
+    if let Some(err) = line.strip_prefix(FAILED) {
+        return Some(Err(std::io::Error::other(err.to_owned())));
+    }
+    let (digest, identity) = line.split_once(' ')?;
+    let hex = |s: &str| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit());
+    hex(digest).then(|| {
+        let identity = (identity != "-").then(|| identity.to_owned());
+        Ok((digest.to_owned(), identity))
+    })
 }
 
 /// The module's digest ([`runw_shared::digest::module_digest`] of its bytes), read from
@@ -97,6 +228,44 @@ fn for_each_chunk(
 #[cfg(test)]
 mod tests {
     use std::io::{Read, Write};
+
+    #[test]
+    fn a_digest_computed_aside_is_the_digest() {
+        let mut file = tempfile::tempfile().expect("tempfile");
+        file.write_all(&[7u8; 100_000]).expect("write");
+        let aside = super::Digesting::start(&file);
+        assert!(matches!(aside, super::Digesting::Aside(_)), "forked");
+        assert_eq!(
+            aside.finish().expect("digest"),
+            super::digest(&file).expect("digest")
+        );
+    }
+
+    #[test]
+    fn an_unfinished_digest_leaves_no_child() {
+        let file = tempfile::tempfile().expect("tempfile");
+        let aside = super::Digesting::start(&file);
+        let super::Digesting::Aside(child) = aside else {
+            panic!("not forked");
+        };
+        let pid = child.pid;
+        drop(child);
+        // SAFETY: kill with signal 0 only asks whether `pid` exists.
+        let alive = unsafe { libc::kill(pid, 0) } == 0;
+        assert!(!alive, "child {pid} is still there");
+    }
+
+    #[test]
+    fn a_line_that_is_not_a_digest_is_refused() {
+        assert!(super::parse("").is_none());
+        assert!(super::parse("abc -").is_none());
+        assert!(super::parse("!boom").is_some_and(|r| r.is_err()));
+        let digest = "a".repeat(64);
+        let parsed = super::parse(&format!("{digest} 1.2.3")).expect("a line");
+        assert_eq!(parsed.expect("ok"), (digest.clone(), Some("1.2.3".into())));
+        let parsed = super::parse(&format!("{digest} -")).expect("a line");
+        assert_eq!(parsed.expect("ok"), (digest, None));
+    }
 
     #[test]
     fn digest_and_snapshot_agree_with_the_shared_digest() {
