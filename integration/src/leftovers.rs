@@ -1,5 +1,6 @@
-//! What a container may leave on the host: its state dir, cgroups and mounts. Tests assert
-//! that none remain after a delete or a failed create.
+//! What a container may leave on the host: its state dir, cgroups, mounts and processes of
+//! runw's own (one still naming the container in its arguments). Tests assert that none
+//! remain after a delete or a failed create.
 
 use std::path::Path;
 
@@ -12,6 +13,7 @@ pub fn assert_none(runw: &Runw, id: &str, bundle: Option<&Path>) {
         found.push(format!("state dir {}", runw.state_dir(id).display()));
     }
     found.extend(cgroups_named(id));
+    found.extend(processes_naming(id));
     if let Some(bundle) = bundle {
         let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
         let bundle = bundle.to_string_lossy();
@@ -23,6 +25,31 @@ pub fn assert_none(runw: &Runw, id: &str, bundle: Option<&Path>) {
         );
     }
     assert!(found.is_empty(), "container {id} left behind: {found:#?}");
+}
+
+/// Live processes whose arguments name container `id` (a runw, or a child it forked).
+fn processes_naming(id: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
+        .filter_map(|e| {
+            let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+            let args: Vec<String> = cmdline
+                .split(|b| *b == 0)
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect();
+            args.iter().any(|a| a == id).then(|| {
+                format!(
+                    "process {} ({})",
+                    e.file_name().to_string_lossy(),
+                    args.join(" ")
+                )
+            })
+        })
+        .collect()
 }
 
 /// Cgroup directories, three levels deep in every hierarchy, named after container `id`.
