@@ -8,8 +8,10 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::Stdio;
 
+use runw_integration::bundle::{add_busybox, guest};
 use runw_integration::console::{read_terminal, ConsoleSocket};
-use runw_integration::{unique_id, Bundle, Runw};
+use runw_integration::podman::{Podman, IMAGE};
+use runw_integration::{unique_id, Bundle, Executor, Runw};
 use serde_json::json;
 
 use super::exec_confinement::{assert_confined, confine, remove, PROBE};
@@ -247,4 +249,72 @@ fn exec_as_container_root_is_not_the_hosts_root() {
         mine.display()
     );
     assert!(Path::new(&source).exists());
+}
+
+/// `podman exec` into a container podman runs with `--uidmap`/`--gidmap` (what
+/// `--userns=auto` and Kubernetes `hostUsers: false` make): root inside, host uid
+/// [`HOST_BASE`] outside, with and without a terminal.
+#[test]
+fn podman_exec_into_a_container_with_a_uid_map() {
+    let podman = Podman::get();
+    let name = unique_id("pmuserns");
+    let volume = tempfile::tempdir().unwrap();
+    std::os::unix::fs::chown(volume.path(), Some(HOST_BASE), Some(HOST_BASE)).unwrap();
+    let mount = format!("{}:/data", volume.path().display());
+    let map = format!("0:{HOST_BASE}:65536");
+    podman.ok(&[
+        "run", "-d", "--name", &name, "--uidmap", &map, "--gidmap", &map, "-v", &mount, IMAGE,
+        "sleep", "1000",
+    ]);
+    let out = podman.run(&["exec", &name, "sh", "-c", "id -u; echo x > /data/made"]);
+    let made = std::fs::metadata(volume.path().join("made")).map(|m| (m.uid(), m.gid()));
+    let tty = podman.run_in_terminal(&["exec", "-t", &name, "sh", "-c", "tty; id -u"]);
+    podman.ok(&["rm", "--force", "--time", "0", &name]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, "0\n"), "{out:?}");
+    assert_eq!(
+        made.unwrap(),
+        (HOST_BASE, HOST_BASE),
+        "not host uid {HOST_BASE}"
+    );
+    assert!(tty.stdout.contains("/dev/pts/"), "{tty:?}");
+    assert!(tty.stdout.lines().any(|l| l.trim() == "0"), "{tty:?}");
+}
+
+/// A module exec'd into a wasm container with a user namespace of its own runs under the
+/// executor in that namespace, as the container's root (host uid [`HOST_BASE`]), filtered.
+#[test]
+fn exec_of_a_module_joins_the_wasm_containers_user_namespace() {
+    let runw = Runw::with_executor(&Executor::named("wasmtime-exec"));
+    let mut bundle = Bundle::wasm(
+        &guest("busy_loop"),
+        "/busy.wasm",
+        &["/busy.wasm"],
+        &[("run.oci.handler", "wasm")],
+    );
+    add_busybox(&bundle.rootfs());
+    confine(&mut bundle, 0, None);
+    in_user_namespace(&mut bundle);
+    let id = unique_id("execuserns-wasm");
+    runw.run_detached(&bundle, &id);
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("pid");
+    let pid_arg = pid_file.to_str().unwrap();
+    let status = runw
+        .command(["exec", "--detach", "--pid-file", pid_arg, &id, "/busy.wasm"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    let pid = std::fs::read_to_string(&pid_file).map(|p| p.trim().parse::<u32>().unwrap());
+    let view = pid.map(|pid| {
+        let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap();
+        (name, status_line(pid, "Uid:"), status_line(pid, "Seccomp:"))
+    });
+    remove(&runw, &bundle, &id);
+    assert!(status.success());
+    let (name, uid, seccomp) = view.unwrap();
+    assert_eq!(name.trim(), "wasmtime-exec");
+    let host = HOST_BASE;
+    assert_eq!(uid, format!("Uid:\t{host}\t{host}\t{host}\t{host}"));
+    assert_eq!(seccomp, "Seccomp:\t2");
 }
