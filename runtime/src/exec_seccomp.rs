@@ -163,6 +163,16 @@ mod tests {
     }
 
     #[test]
+    fn after_a_join_the_drop_follows_the_filter_only_without_no_new_privs() {
+        let own = process(None).capabilities().clone();
+        let without = ExecSeccomp::after_join(&spec(true), None, own.as_ref()).expect("filter");
+        assert_eq!(without.drop_to, own);
+        let with = ExecSeccomp::after_join(&spec(true), Some(true), own.as_ref()).expect("filter");
+        assert!(!with.drops_capabilities());
+        assert!(ExecSeccomp::after_join(&spec(false), None, own.as_ref()).is_none());
+    }
+
+    #[test]
     fn with_no_new_privs_nothing_is_kept() {
         let mut p = process(Some(true));
         let seccomp = ExecSeccomp::prepare(&spec(true), &mut p).expect("filter");

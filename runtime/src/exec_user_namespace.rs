@@ -21,6 +21,7 @@
 //!   libcontainer and survives the join.
 
 use std::collections::HashMap;
+use std::fs::File;
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::MetadataExt;
 use std::sync::Mutex;
@@ -28,7 +29,7 @@ use std::sync::Mutex;
 use libcontainer::container::Container;
 use libcontainer::syscall::SyscallError;
 use nix::sched::{setns, CloneFlags};
-use nix::unistd::{Gid, Uid};
+use nix::unistd::{Gid, Pid, Uid};
 use oci_spec::runtime::{LinuxCapabilities, Process, User, UserBuilder};
 
 /// A container's user namespace to join, and who the exec'd process is in it.
@@ -92,28 +93,11 @@ impl ExecUserNamespace {
             return Ok(None);
         };
         let id = container.id().to_owned();
-        let path = format!("/proc/{pid}/ns/user");
-        // A container whose init is gone has no namespace to read: libcontainer says so.
-        let Ok(theirs) = std::fs::metadata(&path) else {
+        let Some(namespace) = foreign_namespace(pid, &id)? else {
             return Ok(None);
         };
-        let ours = std::fs::metadata("/proc/self/ns/user").map_err(ExecUserNamespaceError::Own)?;
-        if (theirs.dev(), theirs.ino()) == (ours.dev(), ours.ino()) {
-            return Ok(None);
-        }
-        let namespace = std::fs::File::open(&path)
-            .map_err(|source| ExecUserNamespaceError::Open {
-                id: id.clone(),
-                source,
-            })?
-            .into();
-        let user = process.user().clone();
-        let home_unset = !process
-            .env()
-            .iter()
-            .flatten()
-            .any(|var| var.starts_with("HOME=") && var.len() > "HOME=".len());
-        let capabilities = process.capabilities().clone();
+        let home_unset = !sets_home(process);
+        let (user, capabilities) = (process.user().clone(), process.capabilities().clone());
         let runw = UserBuilder::default()
             .uid(nix::unistd::geteuid().as_raw())
             .gid(nix::unistd::getegid().as_raw())
@@ -219,6 +203,32 @@ impl ExecUserNamespace {
     }
 }
 
+/// The user namespace of process `pid` (of container `id`), opened, when it is not runw's
+/// own; `None` too when the process is gone, which libcontainer reports. Any other failure
+/// to open it fails the exec: it must not run outside the namespace.
+fn foreign_namespace(pid: Pid, id: &str) -> Result<Option<OwnedFd>, ExecUserNamespaceError> {
+    let open_failed = |source| ExecUserNamespaceError::Open {
+        id: id.to_owned(),
+        source,
+    };
+    let namespace = match File::open(format!("/proc/{pid}/ns/user")) {
+        Ok(file) => file,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(open_failed(err)),
+    };
+    let theirs = namespace.metadata().map_err(open_failed)?;
+    let ours = std::fs::metadata("/proc/self/ns/user").map_err(ExecUserNamespaceError::Own)?;
+    let same = (theirs.dev(), theirs.ino()) == (ours.dev(), ours.ino());
+    Ok((!same).then(|| namespace.into()))
+}
+
+/// True when `process` sets a non-empty `HOME` (libcontainer sets one otherwise).
+fn sets_home(process: &Process) -> bool {
+    let env = process.env().iter().flatten();
+    env.filter_map(|var| var.strip_prefix("HOME="))
+        .any(|home| !home.is_empty())
+}
+
 /// Capability sets with nothing in them (oci-spec's default holds a few).
 fn no_capabilities() -> LinuxCapabilities {
     let mut none = LinuxCapabilities::default();
@@ -228,4 +238,38 @@ fn no_capabilities() -> LinuxCapabilities {
         .set_inheritable(Some(Default::default()))
         .set_ambient(Some(Default::default()));
     none
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn process(env: &[&str]) -> Process {
+        let env: Vec<String> = env.iter().map(|var| var.to_string()).collect();
+        let mut process = Process::default();
+        process.set_env(Some(env));
+        process
+    }
+
+    #[test]
+    fn home_is_set_only_when_not_empty() {
+        assert!(sets_home(&process(&["PATH=/bin", "HOME=/home/u"])));
+        assert!(!sets_home(&process(&["PATH=/bin", "HOME="])));
+        assert!(!sets_home(&process(&["PATH=/bin", "XHOME=/x"])));
+        assert!(!sets_home(&Process::default().set_env(None).clone()));
+    }
+
+    #[test]
+    fn libcontainer_gets_no_capability() {
+        let none = no_capabilities();
+        for set in [
+            none.bounding(),
+            none.effective(),
+            none.permitted(),
+            none.inheritable(),
+            none.ambient(),
+        ] {
+            assert_eq!(set.as_ref().map(|set| set.len()), Some(0));
+        }
+    }
 }
