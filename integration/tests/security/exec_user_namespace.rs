@@ -318,3 +318,14 @@ fn exec_of_a_module_joins_the_wasm_containers_user_namespace() {
     assert_eq!(uid, format!("Uid:\t{host}\t{host}\t{host}\t{host}"));
     assert_eq!(seccomp, "Seccomp:\t2");
 }
+
+/// A user the container's namespace does not map cannot be become: the exec fails in one
+/// line naming the container, and nothing runs as an unmapped (host) id.
+#[test]
+fn exec_as_a_user_the_namespace_does_not_map_fails() {
+    let runw = Runw::new();
+    let (bundle, id) = userns_container(&runw, 0, None);
+    let out = runw.run(["exec", "--user", "70000:70000", &id, "id"]);
+    remove(&runw, &bundle, &id);
+    out.assert_one_line_error(&format!("in the user namespace of container {id:?}"));
+}
