@@ -59,6 +59,28 @@ impl ExecSeccomp {
         Some(ExecSeccomp { filter, drop_to })
     }
 
+    /// The filter of the container whose spec is `container` for a process that joins the
+    /// container's user namespace (`ExecUserNamespace`), where it holds every capability
+    /// until it drops to `own`: without no_new_privs the filter goes in first, then the
+    /// drop; with it, the drop is the join's, before [`ExecSeccomp::install`].
+    pub fn after_join(
+        container: &Spec,
+        no_new_privileges: Option<bool>,
+        own: Option<&LinuxCapabilities>,
+    ) -> Option<Self> {
+        let filter = container.linux().as_ref()?.seccomp().clone()?;
+        let drop_to = match no_new_privileges {
+            Some(true) => None,
+            _ => own.cloned(),
+        };
+        Some(ExecSeccomp { filter, drop_to })
+    }
+
+    /// True when [`ExecSeccomp::install`] drops the process to its own capabilities.
+    pub fn drops_capabilities(&self) -> bool {
+        self.drop_to.is_some()
+    }
+
     /// Installs the filter, then drops the capabilities kept for it. Runs in the exec'd
     /// process after libcontainer's setup, just before execve.
     pub fn install(&self) -> Result<(), ExecSeccompError> {
@@ -138,6 +160,16 @@ mod tests {
             seccomp.drop_to.as_ref(),
             process(None).capabilities().as_ref()
         );
+    }
+
+    #[test]
+    fn after_a_join_the_drop_follows_the_filter_only_without_no_new_privs() {
+        let own = process(None).capabilities().clone();
+        let without = ExecSeccomp::after_join(&spec(true), None, own.as_ref()).expect("filter");
+        assert_eq!(without.drop_to, own);
+        let with = ExecSeccomp::after_join(&spec(true), Some(true), own.as_ref()).expect("filter");
+        assert!(!with.drops_capabilities());
+        assert!(ExecSeccomp::after_join(&spec(false), None, own.as_ref()).is_none());
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod default_cgroup;
 mod error_line;
 mod exec_process;
 mod exec_seccomp;
+mod exec_user_namespace;
 mod executor_binary;
 mod help_text;
 mod init_cause;

@@ -11,16 +11,20 @@
 //! ([`PendingArtifact::deliver`]: a hit at once, a miss compiled inside the container's
 //! cgroups), through a socket whose other end init inherited.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use libcontainer::workload::default;
-use libcontainer::workload::{Executor, ExecutorError, ExecutorValidationError};
+use libcontainer::workload::{
+    Executor, ExecutorError, ExecutorSetEnvsError, ExecutorValidationError,
+};
 use oci_spec::runtime::Spec;
 use runw_shared::Task;
 
 use crate::compile_cache::{CompileCache, Lookup, PendingLookup};
 use crate::exec_seccomp::{ExecSeccomp, ExecSeccompError};
+use crate::exec_user_namespace::{ExecUserNamespace, ExecUserNamespaceError};
 use crate::executor_binary;
 use crate::wasm::annotations::{self, Handler};
 use crate::wasm::entrypoint::{self, EntrypointError};
@@ -56,6 +60,8 @@ pub enum StartError {
     #[error(transparent)]
     Seccomp(#[from] ExecSeccompError),
     #[error(transparent)]
+    UserNamespace(#[from] ExecUserNamespaceError),
+    #[error(transparent)]
     Launch(#[from] LaunchError),
 }
 
@@ -78,6 +84,9 @@ pub struct RunwExecutor {
     /// For a process exec'd into a running container: the container's seccomp filter,
     /// which libcontainer leaves out (see [`ExecSeccomp`]).
     exec_seccomp: Option<Arc<ExecSeccomp>>,
+    /// For a process exec'd into a container with a user namespace of its own: that
+    /// namespace, which libcontainer does not join (see [`ExecUserNamespace`]).
+    exec_user_namespace: Option<Arc<ExecUserNamespace>>,
     /// True for a process exec'd into a running container, whose failure `runw exec` reports.
     exec_into: bool,
 }
@@ -136,6 +145,7 @@ impl RunwExecutor {
             guest_view: None,
             decision: Arc::default(),
             exec_seccomp: None,
+            exec_user_namespace: None,
             exec_into: false,
         })
     }
@@ -144,18 +154,20 @@ impl RunwExecutor {
     /// the container is and the program is a module, Linux otherwise, so that a shell or a
     /// debugging tool can still be exec'd into a wasm container. A module sees the same
     /// view as the container's (`bundle` is the container's); it is compiled in the
-    /// container: the compile cache serves container starts. `seccomp` is installed just
-    /// before the process is exec'd.
+    /// container: the compile cache serves container starts. Just before the process is
+    /// exec'd, it joins `user_namespace` and `seccomp` is installed ([`Self::confine`]).
     pub fn for_exec(
         spec: &Spec,
         bundle: &Path,
         seccomp: Option<ExecSeccomp>,
+        user_namespace: Option<ExecUserNamespace>,
     ) -> Result<Self, WorkloadError> {
         let mut executor = Self::without_cache(spec)?;
         if executor.handler == Handler::Wasm {
             executor.handler = Handler::Smart;
         }
         executor.exec_seccomp = seccomp.map(Arc::new);
+        executor.exec_user_namespace = user_namespace.map(Arc::new);
         executor.exec_into = true;
         executor.open_guest_view(spec, bundle)?;
         Ok(executor)
@@ -168,6 +180,26 @@ impl RunwExecutor {
             Some(Err(err)) => Err(StartError::GuestView(err.clone())),
             None => Err(StartError::NoGuestView),
         }
+    }
+
+    /// What libcontainer leaves out for an exec'd process, in order: the container's user
+    /// namespace with the process's ids there, and its capabilities dropped before or after
+    /// the container's seccomp filter (see [`ExecSeccomp`]).
+    fn confine(&self) -> Result<(), StartError> {
+        if let Some(join) = &self.exec_user_namespace {
+            join.enter()?;
+            if !self
+                .exec_seccomp
+                .as_ref()
+                .is_some_and(|seccomp| seccomp.drops_capabilities())
+            {
+                join.drop_capabilities()?;
+            }
+        }
+        if let Some(seccomp) = &self.exec_seccomp {
+            seccomp.install()?;
+        }
+        Ok(())
     }
 
     /// Decides Linux or wasm for the process in `spec`, judging the entrypoint by content.
@@ -212,6 +244,15 @@ impl Executor for RunwExecutor {
         Ok(())
     }
 
+    /// libcontainer's, but for a process that joins the container's user namespace, whose
+    /// `HOME` libcontainer looked up for runw's user (see [`ExecUserNamespace::home`]).
+    fn setup_envs(&self, mut envs: HashMap<String, String>) -> Result<(), ExecutorSetEnvsError> {
+        if let Some(join) = &self.exec_user_namespace {
+            join.home(&mut envs);
+        }
+        default::get_executor().setup_envs(envs)
+    }
+
     fn exec(&self, spec: &Spec) -> Result<(), ExecutorError> {
         crate::stdio::repair_dev_null()
             .map_err(|err| ExecutorError::Other(format!("failed to repair stdio: {err}")))?;
@@ -221,12 +262,8 @@ impl Executor for RunwExecutor {
                 .decide(spec)
                 .map_err(|err| ExecutorError::Other(err.to_string()))?,
         };
-        let installed = self
-            .exec_seccomp
-            .as_ref()
-            .map_or(Ok(()), |seccomp| seccomp.install());
-        let failure = match (installed, decision, &self.executor) {
-            (Err(err), _, _) => StartError::from(err),
+        let failure = match (self.confine(), decision, &self.executor) {
+            (Err(err), _, _) => err,
             (Ok(()), Some(task), Some(executor)) => match self.view() {
                 Err(err) => err,
                 Ok(view) => {
@@ -414,6 +451,7 @@ mod tests {
             guest_view: None,
             decision: Arc::default(),
             exec_seccomp: None,
+            exec_user_namespace: None,
             exec_into: false,
         }
     }

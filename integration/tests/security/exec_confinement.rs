@@ -15,7 +15,7 @@ conformance!(exec_of_a_module_into_a_wasm_container_is_confined);
 
 /// Reports what confines the shell running it, one `key=value` per line, then `probe-done`.
 /// `mkdir` is what the containers' filter denies (EPERM); `/tmp` is writable otherwise.
-const PROBE: &str = r#"
+pub(super) const PROBE: &str = r#"
 echo seccomp=$(busybox awk '/^Seccomp:/ {print $2}' /proc/self/status)
 echo nofile=$(ulimit -n)
 echo uid=$(id -u)
@@ -35,7 +35,7 @@ fn seccomp_profile() -> serde_json::Value {
 
 /// Makes `bundle` a confined container: the filter, RLIMIT_NOFILE 123, a writable rootfs
 /// with a world-writable /tmp, user `uid`, and noNewPrivileges as given (absent: not set).
-fn confine(bundle: &mut Bundle, uid: u32, no_new_privileges: Option<bool>) {
+pub(super) fn confine(bundle: &mut Bundle, uid: u32, no_new_privileges: Option<bool>) {
     bundle.edit(|c| {
         c["linux"]["seccomp"] = seccomp_profile();
         c["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "hard": 123, "soft": 123}]);
@@ -54,7 +54,7 @@ fn confine(bundle: &mut Bundle, uid: u32, no_new_privileges: Option<bool>) {
 
 /// Asserts the probe's report: filtered, limited, the expected user, the container's
 /// capabilities, and the denied syscall denied.
-fn assert_confined(report: &str, uid: u32) {
+pub(super) fn assert_confined(report: &str, uid: u32) {
     assert!(
         report.contains("probe-done"),
         "the probe did not finish: {report:?}"
@@ -93,7 +93,7 @@ fn linux_container(runw: &Runw, uid: u32, no_new_privileges: Option<bool>) -> (B
     (bundle, id)
 }
 
-fn remove(runw: &Runw, bundle: &Bundle, id: &str) {
+pub(super) fn remove(runw: &Runw, bundle: &Bundle, id: &str) {
     runw.ok(["delete", "--force", id]);
     leftovers::assert_none(runw, id, Some(bundle.path()));
 }

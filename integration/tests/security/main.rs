@@ -11,6 +11,7 @@ mod cgroup_mounts;
 mod compile_bounds;
 mod create_races;
 mod exec_confinement;
+mod exec_user_namespace;
 mod guest_network;
 mod guest_view;
 mod host_opens;

@@ -1,8 +1,9 @@
 //! `runw exec`: run another process inside a running container.
 //!
 //! The process is built as runc builds it ([`exec_process`]) and handed to libcontainer as a
-//! process file; the container's seccomp filter is installed by runw ([`ExecSeccomp`]),
-//! which libcontainer 0.7 leaves out for exec'd processes.
+//! process file; the container's seccomp filter ([`ExecSeccomp`]) and user namespace
+//! ([`ExecUserNamespace`]), which libcontainer 0.7 leaves out for exec'd processes, are
+//! runw's.
 
 use std::path::{Path, PathBuf};
 
@@ -17,20 +18,26 @@ use oci_spec::runtime::{Process, Spec};
 use super::exit_code;
 use crate::exec_process;
 use crate::exec_seccomp::ExecSeccomp;
+use crate::exec_user_namespace::ExecUserNamespace;
 use crate::state_root;
 use crate::workload::RunwExecutor;
 
 pub fn exec(args: Exec, root: &Path) -> Result<i32> {
     // Fail early, naming the id, if there is no such container.
     let container = state_root::load(root, &args.container_id)?;
-    refuse_outside_its_user_namespace(&container)?;
     crate::default_cgroup::cover_config_for_exec(&container)?;
     let config = container.bundle().join("config.json");
     let spec = Spec::load(&config).with_context(|| format!("cannot read {}", config.display()))?;
     let mut process = exec_process::build(&spec, &args)?;
-    let seccomp = ExecSeccomp::prepare(&spec, &mut process);
+    let user_namespace = ExecUserNamespace::prepare(&container, &mut process)?;
+    let seccomp = match &user_namespace {
+        Some(join) => {
+            ExecSeccomp::after_join(&spec, process.no_new_privileges(), join.capabilities())
+        }
+        None => ExecSeccomp::prepare(&spec, &mut process),
+    };
     let file = ProcessFile::write(&container, &process)?;
-    let executor = RunwExecutor::for_exec(&spec, container.bundle(), seccomp)?;
+    let executor = RunwExecutor::for_exec(&spec, container.bundle(), seccomp, user_namespace)?;
     let pid = ContainerBuilder::new(args.container_id.clone(), SyscallType::default())
         .with_executor(executor)
         .with_root_path(root)?
@@ -57,33 +64,6 @@ pub fn exec(args: Exec, root: &Path) -> Result<i32> {
         )
     })?;
     Ok(exit_code(status))
-}
-
-/// Refuses to exec in a container whose init is in another user namespace than this runw.
-/// libcontainer 0.7's tenant builder joins every namespace of the container but the user
-/// namespace (`NAMESPACE_TYPES` in `container/tenant_builder.rs`): as root, the process would
-/// run as the host's root, with its capabilities in the host's user namespace, inside a
-/// container whose root is an unprivileged host user (podman `--userns`, Kubernetes
-/// `hostUsers: false`). A rootless runw joins the namespace before it gets here (see
-/// `rootless::hide_undelegated_cgroups`), so this holds only where joining is not done yet.
-fn refuse_outside_its_user_namespace(container: &Container) -> Result<()> {
-    use std::os::unix::fs::MetadataExt;
-    let Some(pid) = container.pid() else {
-        return Ok(());
-    };
-    // A container that is not running has no namespace to read: libcontainer says so below.
-    let Ok(theirs) = std::fs::metadata(format!("/proc/{pid}/ns/user")) else {
-        return Ok(());
-    };
-    let ours =
-        std::fs::metadata("/proc/self/ns/user").context("cannot read runw's own user namespace")?;
-    if (theirs.dev(), theirs.ino()) != (ours.dev(), ours.ino()) {
-        anyhow::bail!(
-            "cannot exec in container {:?}: it has a user namespace of its own, which runw cannot yet join for an exec'd process (it would run as the host's root)",
-            container.id()
-        );
-    }
-    Ok(())
 }
 
 /// The exec'd process as a process.json in the container's state dir, the one form in
