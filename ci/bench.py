@@ -18,8 +18,8 @@ same run. Rows:
     the container's processes are counted). The start share is the same module hashing
     nothing (hash.wasm 0) in a container less on the host. The four run in interleaved
     rounds (host, container, host 0, container 0; max(20, runs) rounds, 5 for an
-    interpreter, whose 40 s runs make a start's error negligible but whose speed moves by a
-    few percent from one process's address layout to the next), so that a change in the
+    interpreter, whose 40 s runs make a start's error negligible but move by a few percent
+    from one run to the next), so that a change in the
     machine's load falls on all alike and every container start comes as long after the
     previous cgroup move as the others: a `cgroup.procs` write waits for an RCU grace period
     (6-8 ms) when no move came in the last ~20 ms, so a start share taken from starts back
