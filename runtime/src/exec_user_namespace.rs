@@ -16,11 +16,15 @@
 //!   process is single-threaded), which gives it every capability there, bounding set
 //!   included; then the process's supplementary groups, gid and uid, which are container
 //!   ids.
+//! - With a terminal, which libcontainer made before the join (so host root owns it, an id
+//!   the namespace does not map), [`ExecUserNamespace::enter`] first gives it to the
+//!   process's user, as runc does for stdio made outside the container: libcontainer then
+//!   leaves the process `CAP_CHOWN` alone, in the host's user namespace, until the join.
 //! - [`ExecUserNamespace::drop_capabilities`] to the process's own, before or after the
 //!   container's seccomp filter as `ExecSeccomp` orders it; noNewPrivileges was set by
 //!   libcontainer and survives the join.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::MetadataExt;
@@ -30,7 +34,9 @@ use libcontainer::container::Container;
 use libcontainer::syscall::SyscallError;
 use nix::sched::{setns, CloneFlags};
 use nix::unistd::{Gid, Pid, Uid};
-use oci_spec::runtime::{LinuxCapabilities, Process, User, UserBuilder};
+use oci_spec::runtime::{Capability, LinuxCapabilities, Process, User, UserBuilder};
+
+use crate::id_map::IdMap;
 
 /// A container's user namespace to join, and who the exec'd process is in it.
 #[derive(Debug)]
@@ -46,6 +52,18 @@ pub struct ExecUserNamespace {
     /// True when the process sets no `HOME`: libcontainer then sets runw's user's, which
     /// [`Self::home`] corrects.
     home_unset: bool,
+    /// For a process with a terminal: who gets it before the join ([`TerminalOwner`]).
+    terminal_owner: Option<TerminalOwner>,
+}
+
+/// The process's user as host ids, and the namespace's gid map: a terminal goes to that
+/// user, keeping its group where the namespace maps it (devpts' `gid=5` of a mount made in
+/// the namespace), else taking the process's.
+#[derive(Debug)]
+struct TerminalOwner {
+    uid: u32,
+    gid: u32,
+    gids: IdMap,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +96,10 @@ pub enum ExecUserNamespaceError {
     },
     #[error("cannot drop capabilities in the user namespace of container {id:?}: {source}")]
     Capabilities { id: String, source: SyscallError },
+    #[error("cannot read the id maps of container {id:?}: {source}")]
+    Maps { id: String, source: std::io::Error },
+    #[error("cannot give the terminal to the process's user in container {id:?}: {errno}")]
+    Terminal { id: String, errno: nix::Error },
 }
 
 impl ExecUserNamespace {
@@ -98,6 +120,15 @@ impl ExecUserNamespace {
         };
         let home_unset = !sets_home(process);
         let (user, capabilities) = (process.user().clone(), process.capabilities().clone());
+        let terminal_owner = match process.terminal() {
+            Some(true) => TerminalOwner::of(pid.as_raw(), &user).map_err(|source| {
+                ExecUserNamespaceError::Maps {
+                    id: id.clone(),
+                    source,
+                }
+            })?,
+            _ => None,
+        };
         let runw = UserBuilder::default()
             .uid(nix::unistd::geteuid().as_raw())
             .gid(nix::unistd::getegid().as_raw())
@@ -106,15 +137,18 @@ impl ExecUserNamespace {
                 id: id.clone(),
                 source,
             })?;
-        process
-            .set_user(runw)
-            .set_capabilities(Some(no_capabilities()));
+        let kept = match terminal_owner {
+            Some(_) => only_chown(),
+            None => no_capabilities(),
+        };
+        process.set_user(runw).set_capabilities(Some(kept));
         Ok(Some(ExecUserNamespace {
             id,
             namespace: Mutex::new(Some(namespace)),
             user,
             capabilities,
             home_unset,
+            terminal_owner,
         }))
     }
 
@@ -147,6 +181,7 @@ impl ExecUserNamespace {
             .ok_or_else(|| ExecUserNamespaceError::Joined {
                 id: self.id.clone(),
             })?;
+        self.own_terminal()?;
         // setns closes nothing: the fd is dropped (closed) right after.
         setns(&namespace, CloneFlags::CLONE_NEWUSER).map_err(|errno| {
             ExecUserNamespaceError::Join {
@@ -156,6 +191,35 @@ impl ExecUserNamespace {
         })?;
         drop(namespace);
         self.set_ids()
+    }
+
+    /// Gives the terminal on stdin (if it is one) to the process's user, while the process
+    /// is still the host's root holding `CAP_CHOWN` only: after the join, an owner the
+    /// namespace does not map cannot be changed.
+    fn own_terminal(&self) -> Result<(), ExecUserNamespaceError> {
+        let Some(owner) = &self.terminal_owner else {
+            return Ok(());
+        };
+        let stdin = libc::STDIN_FILENO;
+        if !nix::unistd::isatty(stdin).unwrap_or(false) {
+            return Ok(());
+        }
+        let failed = |errno| ExecUserNamespaceError::Terminal {
+            id: self.id.clone(),
+            errno,
+        };
+        let now = nix::sys::stat::fstat(stdin).map_err(failed)?;
+        let gid = if owner.gids.maps_host(now.st_gid) {
+            now.st_gid
+        } else {
+            owner.gid
+        };
+        nix::unistd::fchown(
+            stdin,
+            Some(Uid::from_raw(owner.uid)),
+            Some(Gid::from_raw(gid)),
+        )
+        .map_err(failed)
     }
 
     /// The process's supplementary groups (none when it names none: runw's own must not
@@ -227,6 +291,30 @@ fn sets_home(process: &Process) -> bool {
     let env = process.env().iter().flatten();
     env.filter_map(|var| var.strip_prefix("HOME="))
         .any(|home| !home.is_empty())
+}
+
+impl TerminalOwner {
+    /// The owner for `user`'s terminal in the namespace of process `pid`; `None` when the
+    /// namespace does not map the user (the join then fails, naming the ids).
+    fn of(pid: i32, user: &User) -> std::io::Result<Option<TerminalOwner>> {
+        let uids = IdMap::of(pid, "uid_map")?;
+        let gids = IdMap::of(pid, "gid_map")?;
+        Ok(uids
+            .to_host(user.uid())
+            .zip(gids.to_host(user.gid()))
+            .map(|(uid, gid)| TerminalOwner { uid, gid, gids }))
+    }
+}
+
+/// What libcontainer leaves a process with a terminal until the join: `CAP_CHOWN`, to give
+/// the terminal away ([`ExecUserNamespace::own_terminal`]), and nothing else.
+fn only_chown() -> LinuxCapabilities {
+    let chown: HashSet<Capability> = [Capability::Chown].into();
+    let mut kept = no_capabilities();
+    kept.set_bounding(Some(chown.clone()))
+        .set_effective(Some(chown.clone()))
+        .set_permitted(Some(chown));
+    kept
 }
 
 /// Capability sets with nothing in them (oci-spec's default holds a few).

@@ -17,6 +17,7 @@ mod exec_seccomp;
 mod exec_user_namespace;
 mod executor_binary;
 mod help_text;
+mod id_map;
 mod init_cause;
 mod logging;
 mod mount_clone;

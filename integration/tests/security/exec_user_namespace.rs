@@ -185,23 +185,42 @@ fn exec_of_a_process_file_joins_the_containers_user_namespace() {
     remove(&runw, &bundle, &id);
 }
 
-/// `runw exec --tty --console-socket S ID sh -c ...`, as `podman exec -t` runs it.
+/// `runw exec --tty --console-socket S ID sh -c ...`, as `podman exec -t` runs it, as root
+/// and as another user. The terminal libcontainer made before the join belongs to the
+/// process's user, with a group the namespace maps (it showed as 65534, an unmapped owner,
+/// before runw gave it away).
 #[test]
 fn exec_with_a_terminal_joins_the_containers_user_namespace() {
     let runw = Runw::new();
-    let (bundle, id) = userns_container(&runw, 0, None);
-    let mut console = ConsoleSocket::listen();
-    let mut exec = runw.command(["exec", "--tty", "--console-socket"]);
-    exec.arg(&console.path).args([&id, "sh", "-c", &probe()]);
-    let child = exec
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let report = read_terminal(console.master(), "probe-done", 10);
-    assert_inside(&report.replace('\r', ""), 0, "0", "/root");
-    assert!(child.wait_with_output().unwrap().status.success());
-    remove(&runw, &bundle, &id);
+    for (uid, groups, home) in [(0, "0", "/root"), (1000, "1000", "/home/u1000")] {
+        let (bundle, id) = userns_container(&runw, uid, None);
+        let mut console = ConsoleSocket::listen();
+        let mut exec = runw.command(["exec", "--tty", "--console-socket"]);
+        let script = format!(
+            "echo tty=$(busybox stat -L -c %u:%g /proc/self/fd/0)\n{}",
+            probe()
+        );
+        exec.arg(&console.path).args([&id, "sh", "-c", &script]);
+        let child = exec
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let report = read_terminal(console.master(), "probe-done", 10).replace('\r', "");
+        assert_inside(&report, uid, groups, home);
+        let owner = report
+            .lines()
+            .find_map(|l| l.strip_prefix("tty="))
+            .unwrap_or_else(|| panic!("no tty owner: {report:?}"));
+        let (tty_uid, tty_gid) = owner.split_once(':').unwrap();
+        assert_eq!(tty_uid, uid.to_string(), "the terminal's owner: {report:?}");
+        assert_ne!(
+            tty_gid, "65534",
+            "the terminal's group is unmapped: {report:?}"
+        );
+        assert!(child.wait_with_output().unwrap().status.success());
+        remove(&runw, &bundle, &id);
+    }
 }
 
 /// Container root in an exec'd process tries what the host's root could: write to a host
