@@ -110,7 +110,7 @@ pub fn run(jail: &Jail) -> Result<(), JailError> {
         // SAFETY: kill takes a pid and a signal; `pid` is our child, not yet reaped.
         unsafe { libc::kill(pid, libc::SIGKILL) };
     }
-    let status = wait(pid);
+    let status = super::child_status::wait(pid);
     if timed_out {
         return Err(JailError::TimedOut);
     }
@@ -162,22 +162,6 @@ fn read_until(pipe: OwnedFd, deadline: Instant) -> (Vec<u8>, bool) {
             Ok(_) => {}
         }
     }
-}
-
-/// The child's exit status, `None` when a signal ended it.
-fn wait(pid: libc::pid_t) -> Option<i32> {
-    let mut status = 0;
-    loop {
-        // SAFETY: waits for our own child, writing its status into a local.
-        let rc = unsafe { libc::waitpid(pid, &mut status, 0) };
-        if rc == pid {
-            break;
-        }
-        if rc < 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
-            return None;
-        }
-    }
-    libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status))
 }
 
 struct Prepared<'a> {

@@ -3,11 +3,12 @@
 //! Before a wasm container exists, runw (on the host) opens the entrypoint module and starts
 //! looking up the artifact its executor made of that module ([`CompileCache::lookup`]); the
 //! module is hashed aside while the container is built, and the lookup ends once the container
-//! exists ([`PendingLookup::finish`]). A miss is compiled once the container exists ([`Miss::compile`]): the executor's `--precompile`
-//! mode runs jailed ([`jail`]), inside the container's own cgroups, so the pod's memory and
-//! CPU limits bound it, within a timeout and a node-wide number of compiles at once
-//! ([`settings`]). The artifact reaches the executor in the container as a descriptor
-//! (`--precompiled FD:DIGEST`); the cache directory is never mounted in a container.
+//! exists ([`PendingLookup::finish`]). A miss is compiled once the container exists
+//! ([`Miss::compile`]): the executor's `--precompile` mode runs jailed ([`jail`]), inside the
+//! container's own cgroups, so the pod's memory and CPU limits bound it, within a timeout and
+//! a node-wide number of compiles at once ([`settings`]). The artifact reaches the executor
+//! in the container as a descriptor (`--precompiled FD:DIGEST`); the cache directory is
+//! never mounted in a container.
 //!
 //! Layout of the cache directory (its owner's only, `0700`: root's on a node, a rootless user's
 //! own under their home):
@@ -34,6 +35,7 @@
 //! ([`crate::read_only_tree`]), so a container cannot reopen it for writing. Entries are
 //! evicted least recently used first beyond a size bound; `runw cache clear` empties it.
 
+mod child_status;
 mod engine_id;
 mod entry;
 mod jail;

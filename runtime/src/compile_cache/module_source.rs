@@ -37,7 +37,7 @@ pub fn digest(file: &File) -> std::io::Result<(String, Option<String>)> {
 /// with runw; [`Digesting::finish`] reaps it, and so does dropping an unfinished one.
 pub enum Digesting {
     Aside(Child),
-    /// Computed in runw itself (the fork failed).
+    /// Computed in runw itself (a module under [`ASIDE_FROM`], or the fork failed).
     Done(std::io::Result<(String, Option<String>)>),
 }
 
@@ -107,17 +107,7 @@ impl Child {
     /// Waits for the child; its exit status, `None` when a signal ended it.
     fn reap(&mut self) -> Option<i32> {
         self.reaped = true;
-        let mut status = 0;
-        loop {
-            // SAFETY: waits for our own child, writing its status into a local.
-            let rc = unsafe { libc::waitpid(self.pid, &mut status, 0) };
-            if rc == self.pid {
-                return libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
-            }
-            if rc < 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
-                return None;
-            }
-        }
+        super::child_status::wait(self.pid)
     }
 }
 
